@@ -1,0 +1,114 @@
+"""`task2sim <command>`: the entry points dvc.yaml runs, and the user-facing commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from task2sim.errors import Task2SimError
+
+DEFAULT_TASKS_DIR = Path("data/tasks")
+
+
+def _cmd_tasks(args: argparse.Namespace) -> None:
+    """Print the registry with what each task needs on this machine."""
+    import pandas as pd
+
+    from task2sim.datasets.registry import all_tasks
+
+    rows = []
+    for info in all_tasks().values():
+        reason = info.missing()
+        rows.append(
+            {
+                "task": info.name,
+                "domain": info.domain,
+                "source": info.availability,
+                "here": "ready" if reason is None else reason,
+                "classes": info.classes,
+                "train": info.train,
+                "test": info.test,
+                "paper": info.paper_role or "",
+            }
+        )
+    table = pd.DataFrame(rows).astype({"classes": "Int64", "train": "Int64", "test": "Int64"})
+    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
+        print(table.to_string(index=False, na_rep="-"))
+
+
+def _cmd_prepare(args: argparse.Namespace) -> None:
+    """Build `data/tasks/<name>/` from params.yaml, or from an ImageFolder given on the line."""
+    from task2sim.datasets.prepare import prepare_task
+    from task2sim.params import PrepareParams, TaskEntry, load_params
+
+    if args.imagefolder:
+        if not args.name or args.tasks:
+            raise Task2SimError("--imagefolder needs --name NAME and no task names")
+        entry = TaskEntry(source="imagefolder", path=str(args.imagefolder), size=args.size)
+        jobs = [(args.name, entry)]
+        prepare_params = PrepareParams()
+    else:
+        params = load_params(args.params)
+        names = list(params.tasks) if args.all else args.tasks
+        if not names:
+            raise Task2SimError(
+                "name a task to prepare", "e.g. `task2sim prepare digits`, or --all"
+            )
+        unknown = [n for n in names if n not in params.tasks]
+        if unknown:
+            raise Task2SimError(
+                f"{args.params} has no task named {', '.join(unknown)}",
+                f"add it under `tasks:` in {args.params} (known: {', '.join(params.tasks)})",
+            )
+        jobs = [(n, params.tasks[n]) for n in names]
+        prepare_params = params.prepare
+    for name, entry in jobs:
+        task = prepare_task(name, entry, prepare_params, args.out / name)
+        counts = task.counts()
+        print(
+            f"{name}: {counts['classes']} classes, "
+            f"{counts['train']} train / {counts['test']} test, "
+            f"images {task.image_shape} -> {args.out / name}"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="task2sim", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    tasks = sub.add_parser("tasks", help="list the task registry and what is available here")
+    tasks.set_defaults(func=_cmd_tasks)
+
+    prepare = sub.add_parser(
+        "prepare", help="write tasks in the uniform format (data/tasks/<task>)"
+    )
+    prepare.add_argument("tasks", nargs="*", help="task names from params.yaml")
+    prepare.add_argument("--all", action="store_true", help="every task in params.yaml")
+    prepare.add_argument("--params", type=Path, default=Path("params.yaml"))
+    prepare.add_argument("--out", type=Path, default=DEFAULT_TASKS_DIR, help="parent directory")
+    prepare.add_argument("--imagefolder", type=Path, help="ingest this ImageFolder instead")
+    prepare.add_argument("--name", help="task name for --imagefolder")
+    prepare.add_argument("--size", type=int, help="image size for --imagefolder (default 64)")
+    prepare.set_defaults(func=_cmd_prepare)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s"
+    )
+    try:
+        args.func(args)
+    except Task2SimError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

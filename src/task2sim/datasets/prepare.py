@@ -1,0 +1,57 @@
+"""The `prepare@<task>` stage: any task source → `data/tasks/<task>/` in the uniform format."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from task2sim import __version__
+from task2sim.datasets.format import TaskData, save_task
+from task2sim.datasets.imagefolder import load_imagefolder
+from task2sim.datasets.raw import RawTask, to_task
+from task2sim.datasets.registry import get_task
+from task2sim.params import PrepareParams, TaskEntry
+
+
+def load_raw(entry: TaskEntry) -> RawTask:
+    """Read the task's images from its source (registry entry or a user's ImageFolder)."""
+    if entry.source == "imagefolder":
+        assert entry.path is not None  # enforced by TaskEntry
+        return load_imagefolder(Path(entry.path), entry.size, entry.resize, entry.skip_non_images)
+    raw = get_task(entry.source).load(entry)
+    if entry.size is not None:
+        raw.images = resize_all(raw.images, entry.size)
+        if raw.test_images is not None:
+            raw.test_images = resize_all(raw.test_images, entry.size)
+    return raw
+
+
+def resize_all(images: np.ndarray, size: int) -> np.ndarray:
+    """Resize square uint8 images (N x H x W x C) to size x size; a no-op at the same size."""
+    if images.shape[1:3] == (size, size):
+        return images
+    out = np.empty((len(images), size, size, images.shape[3]), dtype=np.uint8)
+    for i, image in enumerate(images):
+        pil = Image.fromarray(image[..., 0] if image.shape[2] == 1 else image)
+        resized = np.asarray(pil.resize((size, size), Image.Resampling.BICUBIC))
+        out[i] = resized.reshape(size, size, images.shape[3])
+    return out
+
+
+def prepare_task(name: str, entry: TaskEntry, params: PrepareParams, out_dir: Path) -> TaskData:
+    """Build one task and write it atomically; returns what was written."""
+    start = time.perf_counter()
+    raw = load_raw(entry)
+    task = to_task(name, raw, params.test_fraction, params.split_seed)
+    task.meta.update(
+        {
+            "task2sim_version": __version__,
+            "entry": entry.model_dump(exclude_none=True),
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+    )
+    save_task(task, out_dir)
+    return task

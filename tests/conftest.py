@@ -1,0 +1,46 @@
+"""Shared fixtures: small ImageFolders made on the fly, so tests need no data files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def write_image(
+    path: Path, mode: str = "RGB", size: tuple[int, int] = (20, 16), seed: int = 0
+) -> Path:
+    """Write a random image in the given PIL mode (RGB, L, LA, RGBA, P, I;16, CMYK)."""
+    rng = np.random.default_rng(seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rgb = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    if mode == "P":
+        image = rgb.convert("P", palette=Image.Palette.ADAPTIVE)
+        image.info["transparency"] = 0
+    elif mode == "I;16":
+        image = Image.fromarray(rng.integers(0, 65536, (size[1], size[0]), dtype=np.uint16))
+    else:
+        image = rgb.convert(mode)
+    suffix = ".jpg" if mode == "CMYK" else path.suffix
+    target = path.with_suffix(suffix)
+    image.save(target)
+    return target
+
+
+@pytest.fixture
+def make_imagefolder(tmp_path: Path) -> Callable[..., Path]:
+    """Build ROOT/<class>/<i>.png with `per_class` images for each class name."""
+
+    def make(
+        classes: dict[str, int] | None = None, root: Path | None = None, mode: str = "RGB"
+    ) -> Path:
+        root = root or tmp_path / "folder"
+        for c, (name, count) in enumerate((classes or {"cat": 6, "dog": 6, "owl": 6}).items()):
+            for i in range(count):
+                write_image(root / name / f"{i:03d}.png", mode, seed=100 * c + i)
+        return root
+
+    return make

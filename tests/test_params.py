@@ -1,0 +1,96 @@
+"""params.yaml validation: unknown or mistyped keys and bad values fail naming the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from task2sim.errors import Task2SimError
+from task2sim.params import load_params, parse_params
+
+PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+def _base() -> dict:
+    return yaml.safe_load(PROJECT_PARAMS.read_text())
+
+
+def test_project_params_are_valid():
+    params = load_params(PROJECT_PARAMS)
+    assert set(params.controller.seen) == {"digits", "fashion_mnist", "clipart", "emoji"}
+    assert set(params.controller.unseen) == {"mnist5k", "animals"}
+    assert set(params.tasks) == {
+        "digits",
+        "mnist5k",
+        "fashion_mnist",
+        "animals",
+        "clipart",
+        "emoji",
+    }
+
+
+def test_mistyped_section_key_suggests_the_right_one():
+    raw = _base()
+    raw["prepare"]["split_sed"] = 3
+    with pytest.raises(
+        Task2SimError, match=r"unknown key 'prepare.split_sed' \(did you mean 'split_seed'"
+    ):
+        parse_params(raw)
+
+
+def test_mistyped_task_key_suggests_the_right_one():
+    raw = _base()
+    raw["tasks"]["digits"]["szie"] = 32
+    with pytest.raises(
+        Task2SimError, match=r"unknown key 'tasks.digits.szie' \(did you mean 'size'"
+    ):
+        parse_params(raw)
+
+
+def test_unknown_top_level_section():
+    raw = _base()
+    raw["contoller"] = {}
+    with pytest.raises(Task2SimError, match=r"unknown key 'contoller' \(did you mean 'controller'"):
+        parse_params(raw)
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "message"),
+    [
+        ("prepare", "test_fraction", 1.5, "prepare.test_fraction"),
+        ("prepare", "split_seed", "zero", "prepare.split_seed"),
+    ],
+)
+def test_out_of_range_or_wrong_type(section, key, value, message):
+    raw = _base()
+    raw[section][key] = value
+    with pytest.raises(Task2SimError, match=message):
+        parse_params(raw)
+
+
+def test_bad_task_entries():
+    raw = _base()
+    raw["tasks"]["mine"] = {"source": "imagefolder"}
+    with pytest.raises(Task2SimError, match="needs a 'path'"):
+        parse_params(raw)
+    raw["tasks"]["mine"] = {"source": "digits", "size": 4}
+    with pytest.raises(Task2SimError, match=r"tasks\.mine\.size"):
+        parse_params(raw)
+
+
+def test_controller_must_name_known_tasks():
+    raw = _base()
+    raw["controller"]["unseen"].append("animal")
+    with pytest.raises(Task2SimError, match=r"'animal', not in tasks \(did you mean 'animals'"):
+        parse_params(raw)
+
+
+def test_missing_or_broken_file(tmp_path):
+    with pytest.raises(Task2SimError, match="not found"):
+        load_params(tmp_path / "params.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("tasks: [unclosed\n")
+    with pytest.raises(Task2SimError, match="not valid YAML"):
+        load_params(broken)
