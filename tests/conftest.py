@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+from loopback import FileServer
 
 
 def write_image(
@@ -44,3 +46,13 @@ def make_imagefolder(tmp_path: Path) -> Callable[..., Path]:
         return root
 
     return make
+
+
+@pytest.fixture
+def server() -> Iterator[FileServer]:
+    """A file server on 127.0.0.1 (a free port), stopped after the test."""
+    running = FileServer().start()
+    try:
+        yield running
+    finally:
+        running.stop()

@@ -10,13 +10,13 @@ import socket
 import tarfile
 import urllib.request
 import zipfile
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from PIL import Image
 from scipy.io import savemat
 
+from loopback import FileServer
 from task2sim.datasets import download as download_module
 from task2sim.datasets import paper
 from task2sim.datasets.paper import PAPER_TASKS, REMOTE_FILES, RemoteFile
@@ -24,7 +24,6 @@ from task2sim.datasets.registry import get_task
 from task2sim.errors import Task2SimError
 from task2sim.params import TaskEntry
 from task2sim.paths import raw_dir
-from test_download import FileServer
 
 # SUPP Table 2: name -> (classes, train, test); roles from SPEC.md section 3.
 TABLE = {
@@ -48,15 +47,6 @@ DOMAINS = {"natural", "satellite", "symbolic", "medical", "illustrative", "textu
 def _raw_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("TASK2SIM_RAW", str(tmp_path / "raw"))
     monkeypatch.setattr(download_module, "RETRY_DELAY_S", 0.0)
-
-
-@pytest.fixture
-def server() -> Iterator[FileServer]:
-    running = FileServer().start()
-    try:
-        yield running
-    finally:
-        running.stop()
 
 
 def publish(monkeypatch, server: FileServer, task: str, files: dict[str, bytes]) -> None:

@@ -15,28 +15,41 @@ DEFAULT_TASKS_DIR = Path("data/tasks")
 
 def _cmd_tasks(args: argparse.Namespace) -> None:
     """Print the registry with what each task needs on this machine."""
-    import pandas as pd
-
     from task2sim.datasets.registry import all_tasks
 
-    rows = []
+    rows, notes = [], []
     for info in all_tasks().values():
         reason = info.missing()
+        if reason is not None:
+            notes.append(f"  {info.name}: {reason}")
         rows.append(
             {
                 "task": info.name,
                 "domain": info.domain,
                 "source": info.availability,
-                "here": "ready" if reason is None else reason,
-                "classes": info.classes,
-                "train": info.train,
-                "test": info.test,
-                "paper": info.paper_role or "",
+                "here": "ready" if reason is None else _SHORT_STATUS[info.availability],
+                "classes": info.classes or "-",
+                "train": info.train or "-",
+                "test": info.test or "-",
+                "paper": info.paper_role or "-",
             }
         )
-    table = pd.DataFrame(rows).astype({"classes": "Int64", "train": "Int64", "test": "Int64"})
-    with pd.option_context("display.max_colwidth", 70, "display.width", 200):
-        print(table.to_string(index=False, na_rep="-"))
+    print(_left_aligned(rows))
+    if notes:
+        print("\nnot ready here:")
+        print("\n".join(notes))
+
+
+def _left_aligned(rows: list[dict[str, object]]) -> str:
+    """A plain text table, every column left-aligned to its widest cell."""
+    columns = list(rows[0])
+    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(str(r[c]).ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+_SHORT_STATUS = {"offline": "missing", "download": "to download", "manual": "manual"}
 
 
 def _cmd_prepare(args: argparse.Namespace) -> None:

