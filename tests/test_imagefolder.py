@@ -159,3 +159,12 @@ def test_failed_prepare_keeps_previous_output(make_imagefolder, tmp_path):
         _prepare(root, out, size=8)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "out"]  # no temp dirs left
+
+
+def test_prepare_twice_gives_identical_files(make_imagefolder, tmp_path):
+    """No timestamps or timings in the outputs: DVC sees the same hashes on every machine."""
+    root = make_imagefolder()
+    _prepare(root, tmp_path / "a", size=8)
+    _prepare(root, tmp_path / "b", size=8)
+    for path in sorted((tmp_path / "a").iterdir()):
+        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name

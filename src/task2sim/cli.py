@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,12 +80,14 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
         jobs = [(n, params.tasks[n]) for n in names]
         prepare_params = params.prepare
     for name, entry in jobs:
+        start = time.perf_counter()
         task = prepare_task(name, entry, prepare_params, args.out / name)
         counts = task.counts()
         print(
             f"{name}: {counts['classes']} classes, "
             f"{counts['train']} train / {counts['test']} test, "
-            f"images {task.image_shape} -> {args.out / name}"
+            f"images {task.image_shape} -> {args.out / name} "
+            f"({time.perf_counter() - start:.1f} s)"
         )
 
 

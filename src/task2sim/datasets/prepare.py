@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -42,15 +41,17 @@ def resize_all(images: np.ndarray, size: int) -> np.ndarray:
 
 
 def prepare_task(name: str, entry: TaskEntry, params: PrepareParams, out_dir: Path) -> TaskData:
-    """Build one task and write it atomically; returns what was written."""
-    start = time.perf_counter()
+    """Build one task and write it atomically; returns what was written.
+
+    meta.json holds no timings or dates: the same inputs give byte-identical outputs, so the
+    committed dvc.lock also checks that a fresh machine reproduces every task exactly.
+    """
     raw = load_raw(entry)
     task = to_task(name, raw, params.test_fraction, params.split_seed)
     task.meta.update(
         {
             "task2sim_version": __version__,
             "entry": entry.model_dump(exclude_none=True),
-            "seconds": round(time.perf_counter() - start, 3),
         }
     )
     save_task(task, out_dir)
