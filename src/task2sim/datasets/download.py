@@ -7,7 +7,6 @@ Standard library only, so downloading needs nothing beyond the package's own dep
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import re
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from task2sim.datasets.raw import file_digest
 from task2sim.errors import Task2SimError
 
 ALGORITHMS = {"sha256": 64, "md5": 32}  # name -> hex digest length
@@ -61,14 +61,6 @@ def parse_checksum(checksum: str) -> Checksum:
             "copy the digest exactly as the dataset publishes it",
         )
     return Checksum(algorithm, digest)
-
-
-def file_digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm, usedforsecurity=False)
-    with open(path, "rb") as handle:
-        while block := handle.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _manual_fix(url: str, dest: Path) -> str:
