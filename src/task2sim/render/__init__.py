@@ -1,0 +1,1 @@
+"""Rendering backends (embedded moderngl, TDW) and the writer of packed image sets."""

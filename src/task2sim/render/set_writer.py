@@ -1,0 +1,209 @@
+"""Render one config's image set into packed shards, in parallel, resumable, byte-reproducible.
+
+Shards are fixed slices of image indices and every image depends only on (seed, index), so the
+bytes of a set do not depend on how many workers rendered it. Finished shards are kept in a hidden
+`.<name>.partial` folder beside the output (outside DVC's reach, which deletes a stage's outputs
+before re-running it); a killed run picks up there, and the folder is renamed into place only when
+every shard and the meta file are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+from tqdm import tqdm
+
+from task2sim.atomic import atomic_save_npy, atomic_write_json, move_dir_into_place
+from task2sim.datasets.image_set import SET_FORMAT_VERSION, read_shard, shard_paths
+from task2sim.errors import Task2SimError
+from task2sim.params import SimParams
+from task2sim.render.backend import Backend
+from task2sim.render.world import World, build_world
+from task2sim.sim.config import index_to_flags, index_to_key
+from task2sim.sim.scene import sample_scene
+
+if TYPE_CHECKING:
+    from task2sim.render.tdw_commands import TdwWorld
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    """Everything that determines a set's bytes (worker count deliberately excluded)."""
+
+    config: int
+    sim: SimParams
+    images: int
+    size: int
+    shard_size: int
+    backend: str = "embedded"
+    tdw_port: int = 1071
+    tdw_world: str | None = None
+
+    def shards(self) -> list[tuple[int, int]]:
+        """Image index ranges [start, stop) of each shard."""
+        starts = range(0, self.images, self.shard_size)
+        return [(s, min(s + self.shard_size, self.images)) for s in starts]
+
+    def describe(self) -> dict:
+        return {**asdict(self), "sim": self.sim.model_dump()}
+
+    def fingerprint(self) -> str:
+        text = json.dumps(self.describe(), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def world_for(job: RenderJob) -> World | TdwWorld:
+    """The banks a job's scene specs index: our procedural world, or a TDW model library."""
+    if job.backend == "tdw":
+        from task2sim.render.tdw_commands import default_world, world_from_json
+
+        if job.tdw_world:
+            return world_from_json(job.tdw_world)
+        return default_world(
+            job.sim.classes, job.sim.objects_per_class, materials=job.sim.materials
+        )
+    return build_world(job.sim)
+
+
+def make_backend(job: RenderJob, world: World | TdwWorld) -> Backend:
+    """A renderer for `world`; created inside the process that uses it (GL contexts never fork)."""
+    if job.backend == "tdw":
+        from task2sim.render.tdw_backend import TdwBackend
+
+        return TdwBackend(world, job.size, port=job.tdw_port)  # type: ignore[arg-type]
+    from task2sim.render.embedded import EmbeddedRenderer
+
+    classes = [c.objects for c in world.classes]  # type: ignore[union-attr]
+    return EmbeddedRenderer(classes, world.backgrounds, world.materials, job.size)  # type: ignore[union-attr]
+
+
+def render_shard(
+    backend: Backend, world: World | TdwWorld, job: RenderJob, start: int, stop: int
+) -> tuple:
+    """Images and labels of image indices [start, stop)."""
+    layout = world.layout(job.images)
+    images = np.empty((stop - start, job.size, job.size, 3), dtype=np.uint8)
+    labels = np.empty(stop - start, dtype=np.int64)
+    for offset, index in enumerate(range(start, stop)):
+        scene = sample_scene(job.config, layout, job.sim.seed, index)
+        images[offset] = backend.render(scene)
+        labels[offset] = scene.class_index
+    return images, labels
+
+
+def _save_shard(root: Path, shard: int, images: np.ndarray, labels: np.ndarray) -> None:
+    images_path, labels_path = shard_paths(root, shard)
+    atomic_save_npy(labels_path, labels)
+    atomic_save_npy(images_path, images)  # written last: its presence marks the shard done
+
+
+def _shard_done(root: Path, shard: int, expected: int) -> bool:
+    try:
+        read_shard(root, shard, expected)
+    except Task2SimError:
+        return False
+    return True
+
+
+# Per worker process: built once by the pool initializer, used for every shard it renders.
+_worker: dict[str, object] = {}
+
+
+def _init_worker(job: RenderJob, partial: Path) -> None:
+    os.environ["LP_NUM_THREADS"] = "1"  # one llvmpipe thread per worker, one worker per core
+    world = world_for(job)
+    _worker.update(job=job, world=world, backend=make_backend(job, world))
+    _worker["partial"] = partial
+
+
+def _render_in_worker(shard: int) -> tuple[int, list[str]]:
+    job: RenderJob = _worker["job"]  # type: ignore[assignment]
+    world: World | TdwWorld = _worker["world"]  # type: ignore[assignment]
+    start, stop = job.shards()[shard]
+    images, labels = render_shard(_worker["backend"], world, job, start, stop)  # type: ignore[arg-type]
+    _save_shard(_worker["partial"], shard, images, labels)  # type: ignore[arg-type]
+    return stop - start, list(world.class_names)
+
+
+def default_workers() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def render_set(job: RenderJob, out: Path, workers: int = 0, progress: bool = True) -> dict:
+    """Render `job` into `out` (replacing it); returns the set's meta."""
+    out = Path(out)
+    partial = out.parent / f".{out.name}.partial"
+    stamp = partial / "job.json"
+    if partial.exists():
+        try:
+            same = json.loads(stamp.read_text())["fingerprint"] == job.fingerprint()
+        except (OSError, ValueError, KeyError):
+            same = False
+        if not same:
+            log.info("discarding %s: it was started with other params", partial)
+            shutil.rmtree(partial)
+    partial.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(stamp, {"fingerprint": job.fingerprint(), "job": job.describe()})
+
+    shards = job.shards()
+    todo = [k for k, (a, b) in enumerate(shards) if not _shard_done(partial, k, b - a)]
+    done_images = job.images - sum(shards[k][1] - shards[k][0] for k in todo)
+    if done_images:
+        log.info("resuming %s: %d of %d images already rendered", out, done_images, job.images)
+    workers = min(workers or default_workers(), len(todo)) if todo else 0
+    if job.backend == "tdw":
+        workers = min(workers, 1)  # a TDW build serves one controller
+    bar = tqdm(
+        total=job.images,
+        initial=done_images,
+        unit="img",
+        desc=f"render {out.name}",
+        disable=not progress,
+    )
+    class_names: list[str] | None = None
+    with bar:
+        if workers > 1:
+            context = multiprocessing.get_context("spawn")  # GL contexts must never be forked
+            with context.Pool(workers, _init_worker, (job, partial)) as pool:
+                for count, names in pool.imap_unordered(_render_in_worker, todo):
+                    bar.update(count)
+                    class_names = names
+        elif todo:
+            world = world_for(job)
+            class_names = list(world.class_names)
+            backend = make_backend(job, world)
+            try:
+                for k in todo:
+                    images, labels = render_shard(backend, world, job, *shards[k])
+                    _save_shard(partial, k, images, labels)
+                    bar.update(len(labels))
+            finally:
+                backend.close()
+    if class_names is None:  # every shard was already there
+        class_names = list(world_for(job).class_names)
+    meta = {
+        "format_version": SET_FORMAT_VERSION,
+        "config": job.config,
+        "key": index_to_key(job.config),
+        "parameters": index_to_flags(job.config),
+        "images": job.images,
+        "size": job.size,
+        "classes": class_names,
+        "shards": [b - a for a, b in shards],
+        "job": job.describe(),
+    }
+    atomic_write_json(partial / "meta.json", meta)
+    stamp.unlink()
+    move_dir_into_place(partial, out)
+    return meta

@@ -1,0 +1,1 @@
+"""Tables and figures regenerated from pipeline outputs."""

@@ -1,0 +1,110 @@
+"""`task2sim sweep`, `rewards`, `sweep-spread`: the reward table of the 256 sweep sets."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+SETS_DIR = Path("data/sets/sweep")
+TASKS_DIR = Path("data/tasks")
+SWEEP_DIR = Path("data/sweep")
+REWARDS_FILE = Path("results/rewards.json")
+SPREAD_FILE = Path("results/sweep_spread.md")
+
+
+def _jobs(args: argparse.Namespace, configs: list[int]):
+    from task2sim.params import load_params
+    from task2sim.sweep.job import SweepJob
+
+    params = load_params(args.params)
+    return params, [
+        SweepJob.for_config(c, params, args.sets, args.tasks_dir, args.out) for c in configs
+    ]
+
+
+def _cmd_sweep(args: argparse.Namespace) -> None:
+    from task2sim.errors import Task2SimError
+    from task2sim.sim.config import NUM_CONFIGS, parse_config
+    from task2sim.sweep.executors import make_executor
+    from task2sim.sweep.job import run_sweep_job
+    from task2sim.sweep.rewards import RESULT_FILE
+
+    if args.all == bool(args.configs):
+        raise Task2SimError("name configs, or --all", "e.g. `task2sim sweep c255`")
+    configs = list(range(NUM_CONFIGS)) if args.all else [parse_config(c) for c in args.configs]
+    params, jobs = _jobs(args, configs)
+    if not args.force:  # a killed sweep resumes; DVC removes stale results before a stage runs
+        done = [j for j in jobs if (j.out_dir / RESULT_FILE).is_file()]
+        if done:
+            print(f"{len(done)} of {len(jobs)} configs already have results; skipping them")
+        jobs = [j for j in jobs if j not in done]
+    missing_sets = [j.set_dir for j in jobs if not (j.set_dir / "meta.json").is_file()]
+    if missing_sets:
+        raise Task2SimError(
+            f"{len(missing_sets)} sweep sets are not rendered (e.g. {missing_sets[0]})",
+            "render them first: `dvc repro render`",
+        )
+    executor = make_executor(
+        args.executor or params.sweep.executor,
+        jobs=args.jobs or params.sweep.jobs,
+        address=args.address or params.sweep.address,
+    )
+    start = time.perf_counter()
+    finished = 0
+    for job, _ in executor.map_unordered(run_sweep_job, jobs):
+        finished += 1
+        print(f"[{finished}/{len(jobs)}] {job.out_dir} ({time.perf_counter() - start:.0f} s)")
+    print(f"{finished} sweep job(s) in {time.perf_counter() - start:.1f} s")
+
+
+def _cmd_rewards(args: argparse.Namespace) -> None:
+    from task2sim.atomic import atomic_write_json
+    from task2sim.params import load_params
+    from task2sim.sweep.rewards import gather_rewards
+
+    params = load_params(args.params)
+    table = gather_rewards(args.sweep_dir, list(params.tasks))
+    atomic_write_json(args.out, table)
+    print(f"{args.out}: {len(table)} tasks x {len(next(iter(table.values())))} configs")
+
+
+def _cmd_spread(args: argparse.Namespace) -> None:
+    from task2sim.sweep.spread import measure_spread
+
+    measure_spread(args.params, args.sets, args.tasks_dir, args.rewards, args.out)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--params", type=Path, default=Path("params.yaml"))
+    parser.add_argument("--sets", type=Path, default=SETS_DIR, help="rendered sweep sets")
+    parser.add_argument("--tasks-dir", type=Path, default=TASKS_DIR, help="prepared tasks")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    sweep = sub.add_parser(
+        "sweep", help="pre-train a sweep backbone on set cNNN and score it by 5-NN on every task"
+    )
+    sweep.add_argument("configs", nargs="*", help="config indices, cNNN or paper keys")
+    sweep.add_argument("--all", action="store_true", help="all 256 configs")
+    sweep.add_argument("--force", action="store_true", help="re-run configs that have results")
+    _common(sweep)
+    sweep.add_argument("--out", type=Path, default=SWEEP_DIR, help="parent of the cNNN results")
+    sweep.add_argument("--executor", choices=["local", "ray"], help="override sweep.executor")
+    sweep.add_argument("--jobs", type=int, help="override sweep.jobs (local executor)")
+    sweep.add_argument("--address", help="override sweep.address (Ray cluster)")
+    sweep.set_defaults(func=_cmd_sweep)
+
+    rewards = sub.add_parser("rewards", help="gather the 256 sweep results into the reward table")
+    rewards.add_argument("--params", type=Path, default=Path("params.yaml"))
+    rewards.add_argument("--sweep-dir", type=Path, default=SWEEP_DIR)
+    rewards.add_argument("--out", type=Path, default=REWARDS_FILE)
+    rewards.set_defaults(func=_cmd_rewards)
+
+    spread = sub.add_parser(
+        "sweep-spread", help="reward spread across configs vs across training seeds of one config"
+    )
+    _common(spread)
+    spread.add_argument("--rewards", type=Path, default=REWARDS_FILE)
+    spread.add_argument("--out", type=Path, default=SPREAD_FILE)
+    spread.set_defaults(func=_cmd_spread)
