@@ -393,3 +393,38 @@ def test_backend_times_out_on_a_hung_build() -> None:
         backend.close()
     finally:
         build.stop()
+
+
+@needs_tdw
+def test_render_set_with_the_tdw_backend_writes_shards(tmp_path: Path) -> None:
+    """`render.backend: tdw` through the set writer: a world JSON, one build, packed shards."""
+    from task2sim.datasets.image_set import load_image_set
+    from task2sim.params import SimParams
+    from task2sim.render.set_writer import RenderJob, render_set
+    from tdw_standin import StandInBuild, light_pixel
+
+    world_file = tmp_path / "world.json"
+    world_file.write_text(json.dumps(WORLD.to_json()))
+    port = free_port()
+    build = StandInBuild(port).start()
+    job = RenderJob(
+        config=16,  # light colour on: the stand-in paints each image in the light's colour
+        sim=SimParams(),
+        images=6,
+        size=16,
+        shard_size=4,
+        backend="tdw",
+        tdw_port=port,
+        tdw_world=str(world_file),
+    )
+    try:
+        meta = render_set(job, tmp_path / "set", workers=2, progress=False)
+    finally:
+        build.stop()
+    images, labels = load_image_set(tmp_path / "set").arrays()
+    assert meta["shards"] == [4, 2] and images.shape == (6, 16, 16, 3)
+    layout = WORLD.layout(6)
+    for index, image in enumerate(images):
+        scene = sample_scene(16, layout, 0, index)
+        assert labels[index] == scene.class_index
+        assert (image == light_pixel(dict(zip("rgb", scene.light_color, strict=True)))).all()

@@ -90,9 +90,6 @@ def _to_uint8(linear: np.ndarray) -> np.ndarray:
     return np.clip(np.round(srgb * 255.0), 0, 255).astype(np.uint8)
 
 
-# Bump when sky generation changes: cached skies (assets/cache.py) are keyed by it.
-SKY_VERSION = 1
-
 # --- procedural skies ----------------------------------------------------------------------------
 
 # (sun elevation range in degrees, cloud cover range): the times of day skies are drawn from.

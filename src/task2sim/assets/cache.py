@@ -17,14 +17,27 @@ from pathlib import Path
 
 import numpy as np
 
-from task2sim.assets.backgrounds import SKY_VERSION, procedural_skies
 from task2sim.assets.mesh import ObjectClass, ObjectMesh
-from task2sim.assets.shapes import GENERATOR_VERSION, procedural_classes
+from task2sim.assets.versions import GENERATOR_VERSION, SKY_VERSION
 from task2sim.atomic import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
 _ARRAYS = ("positions", "normals", "colors", "faces", "vertex_offsets", "face_offsets", "owner")
+
+
+def procedural_classes(classes: int, objects_per_class: int, seed: int) -> list[ObjectClass]:
+    """The generator, imported only when a cache misses (it pulls in trimesh)."""
+    from task2sim.assets.shapes import procedural_classes as build
+
+    return build(classes, objects_per_class, seed)
+
+
+def procedural_skies(count: int, seed: int, height: int) -> list[np.ndarray]:
+    """The sky generator, imported only when a cache misses."""
+    from task2sim.assets.backgrounds import procedural_skies as build
+
+    return build(count, seed, height)
 
 
 class CorruptCache(Exception):

@@ -19,8 +19,6 @@ from task2sim.assets.families import ARCHETYPE_WEIGHTS, ARCHETYPES, Genome, Plac
 from task2sim.assets.mesh import ObjectClass, ObjectMesh, normalize_arrays, srgb_to_linear
 from task2sim.assets.partspec import build_part, uniform
 
-# Bump when any change alters the generated arrays: it keys the on-disk cache.
-GENERATOR_VERSION = 1
 MAX_TRIANGLES = 4000
 # Families whose prototypes' silhouettes overlap more than this (mean IoU) count as the same.
 MAX_SIMILARITY = 0.82

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import moderngl
 import numpy as np
 
 from task2sim.assets.materials import Material
@@ -125,8 +126,6 @@ class EmbeddedRenderer:
         materials: Sequence[Material],
         size: int,
     ) -> None:
-        import moderngl
-
         if not classes or not backgrounds:
             raise Task2SimError("the renderer needs at least one object class and one background")
         self.size = size
@@ -150,22 +149,16 @@ class EmbeddedRenderer:
         self._background_prog = ctx.program(
             vertex_shader=shaders.FULLSCREEN_VERTEX, fragment_shader=shaders.BACKGROUND_FRAGMENT
         )
-        patterns = sorted({-1, *(m.pattern for m in self.materials)})
-        self._object_progs = {
-            p: ctx.program(
-                vertex_shader=shaders.OBJECT_VERTEX, fragment_shader=shaders.object_fragment(p)
-            )
-            for p in patterns
-        }
-        self._post_progs = {
-            blur: ctx.program(
-                vertex_shader=shaders.FULLSCREEN_VERTEX, fragment_shader=shaders.post_fragment(blur)
-            )
-            for blur in (False, True)
-        }
+        # Object and post programs are compiled on first use (llvmpipe compiles take ~0.1 s each,
+        # and a set without materials or blur needs only one of each).
+        self._object_progs: dict[int, moderngl.Program] = {}
+        self._object_vaos: dict[int, moderngl.VertexArray] = {}
+        self._post_progs: dict[bool, moderngl.Program] = {}
+        self._fullscreen_post: dict[bool, moderngl.VertexArray] = {}
         self._fullscreen_bg = ctx.vertex_array(self._background_prog, [])
-        self._fullscreen_post = {b: ctx.vertex_array(p, []) for b, p in self._post_progs.items()}
         self._upload_meshes(classes)
+        # a cube face spans 90 degrees: about one texel per output pixel is enough
+        self._face_size = max(16, math.ceil(size * 90 / FOV_Y_DEGREES))
         self._upload_backgrounds(backgrounds)
 
         self._color = ctx.texture((size, size), 4)  # alpha: blur radius
@@ -182,12 +175,38 @@ class EmbeddedRenderer:
         self._projection = perspective(FOV_Y_DEGREES, NEAR, FAR)
         tan_half = math.tan(math.radians(FOV_Y_DEGREES) / 2)
         self._background_prog["u_tan_half_fov"].value = (tan_half, tan_half)
-        for prog in self._post_progs.values():
-            prog["u_color"].value = 0
-            prog["u_texel"].value = (1.0 / size, 1.0 / size)
-        for prog in (self._post_progs[True], self._background_prog, *self._object_progs.values()):
+        self._background_prog["u_max_coc"].value = MAX_COC
+
+    def _object_program(self, pattern: int) -> tuple[moderngl.Program, moderngl.VertexArray]:
+        if pattern not in self._object_progs:
+            prog = self.ctx.program(
+                vertex_shader=shaders.OBJECT_VERTEX,
+                fragment_shader=shaders.object_fragment(pattern),
+            )
             prog["u_max_coc"].value = MAX_COC
-        self._moderngl = moderngl
+            # pattern programs ignore the mesh's own colours: skip those 12 bytes of each vertex
+            fmt, *colors = ("3f 3f 3f", "in_color") if pattern < 0 else ("3f 3f 12x",)
+            self._object_progs[pattern] = prog
+            self._object_vaos[pattern] = self.ctx.vertex_array(
+                prog,
+                [(self._vbo, fmt, "in_position", "in_normal", *colors)],
+                index_buffer=self._ibo,
+                index_element_size=4,
+            )
+        return self._object_progs[pattern], self._object_vaos[pattern]
+
+    def _post_program(self, blur: bool) -> moderngl.VertexArray:
+        if blur not in self._post_progs:
+            prog = self.ctx.program(
+                vertex_shader=shaders.FULLSCREEN_VERTEX, fragment_shader=shaders.post_fragment(blur)
+            )
+            prog["u_color"].value = 0
+            prog["u_texel"].value = (1.0 / self.size, 1.0 / self.size)
+            if blur:
+                prog["u_max_coc"].value = MAX_COC
+            self._post_progs[blur] = prog
+            self._fullscreen_post[blur] = self.ctx.vertex_array(prog, [])
+        return self._fullscreen_post[blur]
 
     def _upload_meshes(self, classes: Sequence[Sequence[MeshArrays]]) -> None:
         vertex_blocks, index_blocks, self._ranges = [], [], []
@@ -205,26 +224,13 @@ class EmbeddedRenderer:
             self._ranges.append(ranges)
         self._vbo = self.ctx.buffer(np.concatenate(vertex_blocks).tobytes())
         self._ibo = self.ctx.buffer(np.concatenate(index_blocks).tobytes())
-        # pattern programs ignore the mesh's own colours: skip those 12 bytes of each vertex
-        layouts = {True: ("3f 3f 3f", "in_color"), False: ("3f 3f 12x",)}
-        self._object_vaos = {}
-        for pattern, prog in self._object_progs.items():
-            fmt, *colors = layouts[pattern < 0]
-            self._object_vaos[pattern] = self.ctx.vertex_array(
-                prog,
-                [(self._vbo, fmt, "in_position", "in_normal", *colors)],
-                index_buffer=self._ibo,
-                index_element_size=4,
-            )
 
     def _upload_backgrounds(self, backgrounds: Sequence[np.ndarray]) -> None:
-        import moderngl
-
         self._env, self._ambient = [], []
         for image in backgrounds:
             image = np.asarray(image, dtype=np.uint8)
             height = image.shape[0]
-            face = min(CUBE_FACE_MAX, max(16, image.shape[1] // 4))
+            face = min(CUBE_FACE_MAX, image.shape[1] // 4, self._face_size)
             faces = equirect_to_cubemap(image, face)
             tex = self.ctx.texture_cube((face, face), 3, faces.tobytes(), alignment=1)
             tex.filter = (moderngl.LINEAR, moderngl.LINEAR)
@@ -249,7 +255,7 @@ class EmbeddedRenderer:
         return depth.reshape(self.size, self.size)[::-1] < 1.0
 
     def _draw(self, scene: SceneSpec) -> None:
-        mgl = self._moderngl
+        mgl = moderngl
         ctx = self.ctx
         try:
             first, count = self._ranges[scene.class_index][scene.object_index]
@@ -275,7 +281,7 @@ class EmbeddedRenderer:
         sharp = scene.aperture >= SHARP_APERTURE
         coc_scale = 0.0 if sharp else COC_GAIN / scene.aperture
         focus = max(scene.focus_distance, NEAR)
-        prog = self._object_progs[material.pattern]
+        prog, object_vao = self._object_program(material.pattern)
         for p in (self._background_prog, prog):
             p["u_coc_scale"].value = coc_scale
             p["u_focus"].value = focus
@@ -305,12 +311,12 @@ class EmbeddedRenderer:
         prog["u_specular"].value = material.specular
         prog["u_shininess"].value = material.shininess
         prog["u_metallic"].value = material.metallic
-        self._object_vaos[material.pattern].render(mgl.TRIANGLES, vertices=count, first=first)
+        object_vao.render(mgl.TRIANGLES, vertices=count, first=first)
 
         ctx.disable(mgl.DEPTH_TEST)
         self._out_fbo.use()
         self._color.use(location=0)
-        self._fullscreen_post[not sharp].render(mgl.TRIANGLES, vertices=3)
+        self._post_program(not sharp).render(mgl.TRIANGLES, vertices=3)
 
     def close(self) -> None:
         self.ctx.release()

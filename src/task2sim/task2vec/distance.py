@@ -15,7 +15,7 @@ def normalized_cosine(a: np.ndarray, b: np.ndarray) -> float:
     """The Task2Vec paper's distance: cosine between a / (a + b) and b / (a + b), per entry.
 
     Every filter counts alike, whereas the plain cosine of raw Fisher values is ruled by the few
-    stem channels that hold ~98 % of the vector's energy (in the paper's released vectors too).
+    stem channels that hold most of the vector's energy (in the paper's released vectors too).
     """
     a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
     total = a + b + 1e-8

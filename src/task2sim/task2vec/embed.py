@@ -60,6 +60,12 @@ def preprocess(images: np.ndarray, size: int, probe: Probe) -> torch.Tensor:
 
 def embed_task(task: TaskData, params: Task2VecParams, seed: int) -> tuple[Embedding, dict]:
     """The Task2Vec embedding of `task`'s training split, and what made it (for meta.json)."""
+    if params.fisher_samples < params.batch_size:
+        raise Task2SimError(
+            f"task2vec.fisher_samples ({params.fisher_samples}) is below one batch "
+            f"({params.batch_size})",
+            "raise task2vec.fisher_samples or lower task2vec.batch_size",
+        )
     torch.set_num_threads(params.threads)
     pool = select_pool(task.train_labels, params.fraction, params.max_images, seed)
     images = np.asarray(task.train_images[pool])
@@ -74,12 +80,6 @@ def embed_task(task: TaskData, params: Task2VecParams, seed: int) -> tuple[Embed
         fisher_samples=params.fisher_samples,
         batch_size=params.batch_size,
     )
-    if settings.fisher_samples < settings.batch_size:
-        raise Task2SimError(
-            f"task2vec.fisher_samples ({settings.fisher_samples}) is below one batch "
-            f"({settings.batch_size})",
-            "raise task2vec.fisher_samples or lower task2vec.batch_size",
-        )
     generator = torch.Generator().manual_seed(seed)
     embedding = embed(
         probe,
