@@ -139,6 +139,23 @@ def test_reward_table_has_the_papers_schema(tmp_path):
     assert table["y"][index_to_key(255)] == pytest.approx(255 / 3 + 1)
 
 
+def test_rewards_command_writes_the_table_in_config_order(tmp_path, monkeypatch):
+    """The file itself keeps index order (like reward_db.json), not JSON's sorted keys."""
+    from task2sim.cli import main
+
+    _write_results(tmp_path / "sweep", range(256), ["y", "x"])
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["tasks"] = {"y": {"source": "digits"}, "x": {"source": "digits"}}
+    params["controller"] = {"seen": ["y"], "unseen": ["x"]}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    out = tmp_path / "rewards.json"
+    args = ["rewards", "--params", str(tmp_path / "params.yaml"), "--sweep-dir"]
+    assert main([*args, str(tmp_path / "sweep"), "--out", str(out)]) == 0
+    written = json.loads(out.read_text())
+    assert list(written) == ["y", "x"]
+    assert list(written["x"]) == [index_to_key(i) for i in range(256)]
+
+
 def test_reward_table_with_holes_is_refused(tmp_path):
     _write_results(tmp_path, range(250), ["x"])
     with pytest.raises(Task2SimError, match="6 of 256 sweep results are missing"):
@@ -173,3 +190,20 @@ def test_ray_executor_on_a_real_local_head_matches_local(project, tmp_path):
     local = {j.config: t for j, t in LocalExecutor(1).map_unordered(run_sweep_job, local_jobs)}
     assert remote == local
     assert all((tmp_path / "ray" / stage_name(c) / "rewards.json").is_file() for c in (0, 255))
+
+
+def test_main_effects_read_each_parameter_off_the_factorial_design():
+    from task2sim.sim.config import PARAM_NAMES, index_to_flags
+    from task2sim.sweep.effects import effect_standard_error, main_effects
+
+    def reward(config: int) -> float:
+        flags = index_to_flags(config)
+        return 50 + 3 * flags["backgr"] - 1 * flags["pose_rot"] + 0.5 * (config % 7 == 0)
+
+    table = {"t": {index_to_key(c): reward(c) for c in reversed(range(256))}}  # any key order
+    effects = main_effects(table)
+    assert effects.loc["t", "backgr"] == pytest.approx(3, abs=0.05)
+    assert effects.loc["t", "pose_rot"] == pytest.approx(-1, abs=0.05)
+    others = [p for p in PARAM_NAMES if p not in ("backgr", "pose_rot")]
+    assert np.abs(effects.loc["t", others].to_numpy(float)).max() < 0.05
+    assert effect_standard_error(2.0) == pytest.approx(2.0 * (2 / 128) ** 0.5)

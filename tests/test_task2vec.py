@@ -140,6 +140,14 @@ def test_weights_from_a_checkpoint_file(tmp_path):
         build_probe("resnet_18_typo", "random", 7)
 
 
+def test_a_pool_that_leaves_one_image_for_the_last_batch_embeds():
+    """Train-mode BatchNorm cannot normalise a batch of one: it joins the batch before it."""
+    params = Task2VecParams(probe="resnet18", weights="random", **TINY)
+    task = _toy_task(per_class=11)  # 33 images = one batch of 32 and one of 1
+    embedding, _ = embed_task(task, params, seed=0)
+    assert np.isfinite(embedding.vector).all()
+
+
 def test_too_few_fisher_samples_are_refused():
     params = Task2VecParams(probe="resnet18", weights="random", **{**TINY, "fisher_samples": 8})
     with pytest.raises(Task2SimError, match="below one batch"):

@@ -73,7 +73,8 @@ def atomic_save_npy(path: Path, array: Any) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def atomic_write_json(path: Path, obj: Any) -> None:
-    """Write `obj` as stable, human-readable JSON (sorted keys) through a temporary file."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def atomic_write_json(path: Path, obj: Any, sort_keys: bool = True) -> None:
+    """Write `obj` as stable, human-readable JSON through a temporary file (keys sorted, unless
+    their order means something, as in a reward table's config order)."""
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False) + "\n"
     atomic_write_bytes(Path(path), text.encode("utf-8"))

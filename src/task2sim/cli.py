@@ -20,6 +20,9 @@ COMMAND_MODULES = (
     "task2sim.controller.cli",
     "task2sim.evaluate.cli",
     "task2sim.sweep.cli",
+    "task2sim.final.cli",
+    "task2sim.cka.cli",
+    "task2sim.recommend",
 )
 
 

