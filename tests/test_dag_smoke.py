@@ -82,7 +82,9 @@ def _run(repo: Path, env: dict, *args: str) -> str:
     return result.stdout + result.stderr
 
 
-def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(tmp_path, make_imagefolder):
+def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
+    tmp_path, make_imagefolder, monkeypatch
+):
     repo = tmp_path / "repo"
     shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "pipelines", repo / "pipelines")
@@ -106,7 +108,7 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(tmp_path, make_image
 
     # The fan-out: all 256 sets and sweep jobs in one process each, then recorded by DVC.
     sim = SimParams(**params["sim"])
-    os.environ["TASK2SIM_CACHE"] = env["TASK2SIM_CACHE"]
+    monkeypatch.setenv("TASK2SIM_CACHE", env["TASK2SIM_CACHE"])  # meshes of the smoke world
     for config in range(NUM_CONFIGS):
         job = RenderJob(config=config, sim=sim, images=4, size=8, shard_size=4)
         render_set(job, repo / "data/sets/sweep" / stage_name(config), workers=1, progress=False)
