@@ -65,6 +65,15 @@ def _task(name: str, rng: np.random.Generator, n: int = 40) -> TaskData:
     )
 
 
+def _evaluate_final_args(p: dict[str, str]) -> list[str]:
+    """`evaluate-final` with the inputs of the prepared tiny project `p`."""
+    return [
+        "evaluate-final",
+        *("--params", p["params"], "--plan", p["plan"], "--backbones", p["backbones"]),
+        *("--tasks-dir", p["tasks"], "--reference", p["reference"]),
+    ]
+
+
 def _run(command: str, *argv: str) -> None:
     """A `task2sim <command>` of the final stages, as the CLI dispatches it."""
     parser = argparse.ArgumentParser()
@@ -241,17 +250,7 @@ def test_final_stages_end_to_end(project, capsys):
     tables = root / "results" / "tables"
     figure = root / "results" / "figures" / "final_per_task.png"
     _run(
-        "evaluate-final",
-        "--params",
-        p["params"],
-        "--plan",
-        p["plan"],
-        "--backbones",
-        p["backbones"],
-        "--tasks-dir",
-        p["tasks"],
-        "--reference",
-        p["reference"],
+        *_evaluate_final_args(p),
         "--out",
         str(root / "results" / "evaluation.json"),
         "--finetuned",
@@ -306,17 +305,7 @@ def test_final_stages_end_to_end(project, capsys):
     (Path(p["backbones"]) / "c000" / "model.pt").unlink()
     with pytest.raises(Task2SimError, match="c000 is missing") as info:
         _run(
-            "evaluate-final",
-            "--params",
-            p["params"],
-            "--plan",
-            p["plan"],
-            "--backbones",
-            p["backbones"],
-            "--tasks-dir",
-            p["tasks"],
-            "--reference",
-            p["reference"],
+            *_evaluate_final_args(p),
             "--out",
             str(root / "x.json"),
         )

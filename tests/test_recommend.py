@@ -61,18 +61,15 @@ def setup(tmp_path, make_imagefolder):
     return folder, _params(tmp_path)
 
 
+def _recommend_args(folder: Path, params: Path, policy: Path) -> list[str]:
+    return ["recommend", str(folder), "--params", str(params), "--policy", str(policy)]
+
+
 def test_recommend_prints_the_config_and_writes_json(setup, tmp_path, capsys):
     folder, params = setup
     _policy(tmp_path / "policy.pt", _dims())
     out = tmp_path / "pred.json"
-    args = [
-        "recommend",
-        str(folder),
-        "--params",
-        str(params),
-        "--policy",
-        str(tmp_path / "policy.pt"),
-    ]
+    args = _recommend_args(folder, params, tmp_path / "policy.pt")
     assert main([*args, "--size", "16", "--json", str(out)]) == 0
     text = capsys.readouterr().out
     assert f"predicted config: c170 (paper key {index_to_key(170)})" in text
@@ -88,14 +85,7 @@ def test_recommend_prints_the_config_and_writes_json(setup, tmp_path, capsys):
 def test_a_policy_of_another_probe_width_is_refused(setup, tmp_path, capsys):
     folder, params = setup
     _policy(tmp_path / "policy.pt", _dims() + 5)
-    args = [
-        "recommend",
-        str(folder),
-        "--params",
-        str(params),
-        "--policy",
-        str(tmp_path / "policy.pt"),
-    ]
+    args = _recommend_args(folder, params, tmp_path / "policy.pt")
     assert main([*args, "--size", "16"]) == 2
     err = capsys.readouterr().err
     assert f"{_dims() + 5}-d" in err and f"{_dims()}-d" in err and PROBE in err
@@ -107,14 +97,7 @@ def test_recommend_renders_the_predicted_set(setup, tmp_path):
     folder, params = setup
     _policy(tmp_path / "policy.pt", _dims())
     out = tmp_path / "my_set"
-    args = [
-        "recommend",
-        str(folder),
-        "--params",
-        str(params),
-        "--policy",
-        str(tmp_path / "policy.pt"),
-    ]
+    args = _recommend_args(folder, params, tmp_path / "policy.pt")
     assert main([*args, "--size", "16", "--render", "6", "--out", str(out)]) == 0
     image_set = load_image_set(out)
     images, labels = image_set.arrays()
