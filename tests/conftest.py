@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import pytest
 from PIL import Image
 
 from loopback import FileServer
+
+# Commands that tests start run cold, so no warm server outlives the suite; test_warm.py turns
+# it on for its own calls, with a private socket folder.
+os.environ.setdefault("TASK2SIM_WARM", "0")
 
 
 def write_image(

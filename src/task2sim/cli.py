@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def run(argv: Sequence[str]) -> int:
+    """Parse and run one command in this process; Task2SimError becomes exit status 2."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s: %(message)s"
@@ -46,6 +47,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The `task2sim` program: per-config stage commands run in a warm process when possible."""
+    if argv is None:
+        from task2sim.warm import run_warm
+
+        code = run_warm(sys.argv[1:])
+        if code is not None:
+            return code
+        argv = sys.argv[1:]
+    return run(argv)
 
 
 if __name__ == "__main__":

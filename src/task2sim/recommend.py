@@ -12,7 +12,6 @@ import argparse
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from task2sim.errors import Task2SimError
 from task2sim.params import Params
@@ -22,6 +21,8 @@ DEFAULT_POLICY = Path("results/controller/policy.pt")
 
 def load_policy(path: Path):
     """The controller policy from its state dict; the input width comes from the weights."""
+    import torch
+
     from task2sim.controller.policy import Policy
 
     fix = "train it with `dvc repro controller` (or `task2sim controller`), or pass --policy"
@@ -53,6 +54,8 @@ def embed_folder(folder: Path, params: Params, size: int | None) -> tuple[np.nda
 
 def predict_config(policy, vector: np.ndarray, probe: str) -> dict:
     """The argmax config and each head's P(on); refuses a vector of another width."""
+    import torch
+
     from task2sim.controller.run import task_matrix
     from task2sim.controller.train import predict
     from task2sim.sim.config import PARAM_NAMES, index_to_key, stage_name
