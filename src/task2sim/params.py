@@ -81,6 +81,22 @@ class PaperControllerParams(_Section):
     workers: int = Field(2, ge=1, description="training runs in parallel, one thread each")
 
 
+class FractionTableParams(_Section):
+    """Supp. Table 1 on our own pipeline: Task2Vec from a share of each task's training data,
+    the controller retrained on our reward table, its picks scored by that table (5-NN)."""
+
+    fractions: list[float] = Field(
+        [1.0, 0.5, 0.2, 0.1], min_length=1, description="shares of each class's training images"
+    )
+
+    @model_validator(mode="after")
+    def _fractions_in_range(self) -> FractionTableParams:
+        bad = [f for f in self.fractions if not 0 < f <= 1]
+        if bad or len(set(self.fractions)) != len(self.fractions):
+            raise ValueError(f"fractions must be distinct values in (0, 1], got {self.fractions}")
+        return self
+
+
 class Task2VecParams(_Section):
     """The Monte-Carlo Fisher embedding (SPEC §6). Paper scale: probe resnet18 with ImageNet
     weights, image_size 224, fisher_samples 10000, max_images null."""
@@ -429,6 +445,7 @@ class Params(_Section):
     render: RenderParams = RenderParams()
     task2vec: Task2VecParams = Task2VecParams()
     paper_controller: PaperControllerParams = PaperControllerParams()
+    fraction_table: FractionTableParams = FractionTableParams()
     evaluate: EvaluateParams = EvaluateParams()
     sweep: SweepParams = SweepParams()
     final: FinalParams = FinalParams()

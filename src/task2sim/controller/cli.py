@@ -61,6 +61,18 @@ def _cmd_paper_controller(args: argparse.Namespace) -> None:
     )
 
 
+def _cmd_fraction_table(args: argparse.Namespace) -> None:
+    """Supp. Table 1 on our pipeline: Task2Vec data fraction -> controller -> reward."""
+    from task2sim.controller.fraction_table import fraction_table, write_fraction_table
+    from task2sim.params import load_params
+
+    start = time.perf_counter()
+    params = load_params(args.params)
+    content = fraction_table(params, args.tasks_dir, args.vectors, args.rewards, args.work_dir)
+    write_fraction_table(content, args.out, args.json)
+    print(f"{len(content['rows'])} rows in {time.perf_counter() - start:.0f} s -> {args.out}")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     controller = sub.add_parser(
         "controller", help="train the Task2Sim controller on a reward table and predict configs"
@@ -85,3 +97,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     paper.add_argument("--params", type=Path, default=Path("params.yaml"))
     paper.add_argument("--offline", action="store_true", help="never download the released files")
     paper.set_defaults(func=_cmd_paper_controller)
+
+    fractions = sub.add_parser(
+        "fraction-table",
+        help="supp. Table 1 on our pipeline: Task2Vec from fractions of each task's data",
+    )
+    fractions.add_argument("--params", type=Path, default=Path("params.yaml"))
+    fractions.add_argument("--rewards", type=Path, default=Path("results/rewards.json"))
+    fractions.add_argument("--vectors", type=Path, default=Path("data/task2vec"))
+    fractions.add_argument("--tasks-dir", type=Path, default=Path("data/tasks"))
+    fractions.add_argument("--work-dir", type=Path, default=Path("data/task2vec_fractions"))
+    fractions.add_argument("--out", type=Path, default=Path("results/tables/table1.md"))
+    fractions.add_argument("--json", type=Path, default=Path("results/table1.json"))
+    fractions.set_defaults(func=_cmd_fraction_table)

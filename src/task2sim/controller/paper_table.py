@@ -104,6 +104,26 @@ def _pm(summary: dict[str, float]) -> str:
     return f"{summary['mean']:.2f} ± {summary['std']:.2f}"
 
 
+BASELINE_LABELS = {
+    "domain_randomization": "Domain Randomization",
+    "random": "Random (mean over the 256 sets)",
+    "all_off": "All off",
+    "best_fixed_on_seen": "Best single fixed set on seen tasks",
+    "oracle": "Per-task oracle (best set of each task)",
+}
+
+
+def baseline_rows(baselines: dict[str, dict]) -> list[str]:
+    """Markdown rows `| label | seen | unseen |` of the reward-table baselines."""
+    lines = []
+    for name, label in BASELINE_LABELS.items():
+        row = baselines[name]
+        if "config" in row:
+            label += f" (set {row['config']}, `{row['key']}`)"
+        lines.append(f"| {label} | {row['seen']:.2f} | {row['unseen']:.2f} |")
+    return lines
+
+
 def render_markdown(content: dict) -> str:
     """The table as Markdown: Task2Sim rows, the paper's row, baselines, then every run."""
     seeds = sorted({r["seed"] for r in content["runs"]})
@@ -123,18 +143,7 @@ def render_markdown(content: dict) -> str:
         lines.append(
             f"| Task2Sim, {LOSS_LABELS[loss]} | {_pm(summary['seen'])} | {_pm(summary['unseen'])} |"
         )
-    names = {
-        "domain_randomization": "Domain Randomization",
-        "random": "Random (mean over the 256 sets)",
-        "all_off": "All off",
-        "best_fixed_on_seen": "Best single fixed set on seen tasks",
-        "oracle": "Per-task oracle (best set of each task)",
-    }
-    for name, label in names.items():
-        row = content["baselines"][name]
-        if "config" in row:
-            label += f" (set {row['config']}, `{row['key']}`)"
-        lines.append(f"| {label} | {row['seen']:.2f} | {row['unseen']:.2f} |")
+    lines += baseline_rows(content["baselines"])
     lines += [
         "",
         "The 50 / 20 / 10 % rows of supp. Table 1 need Task2Vec vectors recomputed from subsets",
