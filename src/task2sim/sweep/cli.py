@@ -128,7 +128,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     pipelines = sub.add_parser(
         "pipelines",
-        help="write pipelines/*/dvc.yaml: the render@cNNN and sweep@cNNN stages, 8 configs a file",
+        help="write pipelines/cNNN/dvc.yaml: the render@cNNN and sweep@cNNN stages of each config",
     )
     pipelines.add_argument("--root", type=Path, default=Path("."), help="project root")
     pipelines.add_argument("--check", action="store_true", help="only check they are current")
