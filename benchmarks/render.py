@@ -125,6 +125,11 @@ class BareLoop:
             return self._render(scene)
 
     def _render(self, scene: SceneSpec) -> np.ndarray:
+        self._draw_scene(scene)
+        data = self.fbo.read(components=3, alignment=1)
+        return np.frombuffer(data, dtype=np.uint8).reshape(self.size, self.size, 3)[::-1]
+
+    def _draw_scene(self, scene: SceneSpec) -> None:
         eye, cam = camera_pose(scene.distance)
         view = np.eye(4)
         view[:3, :3] = cam.T
@@ -144,8 +149,6 @@ class BareLoop:
         self.prog["u_light"].value = (0.45, 0.8, 0.4)
         self.prog["u_view"].value = tuple(eye / np.linalg.norm(eye))
         self.vaos[scene.class_index][scene.object_index].render(moderngl.TRIANGLES)
-        data = self.fbo.read(components=3, alignment=1)
-        return np.frombuffer(data, dtype=np.uint8).reshape(self.size, self.size, 3)[::-1]
 
     def close(self) -> None:
         self.ctx.release()

@@ -63,7 +63,11 @@ def _smoke_params(pets: Path, toys: Path) -> dict:
     )
     params["render"].update(images=4, size=8, shard_size=4, workers=1)
     params["sweep"].update(
-        train=TINY_NET, max_train_images=24, max_test_images=24, spread_seeds=[0, 1]
+        train=TINY_NET,
+        max_train_images=24,
+        max_test_images=24,
+        spread_seeds=[0, 1],
+        spread_extra_configs=[0],
     )
     evaluate = params["evaluate"]
     evaluate.update(image_size=16, max_train_images=24, max_test_images=24, threads=1)

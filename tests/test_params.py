@@ -70,6 +70,17 @@ def test_out_of_range_or_wrong_type(section, key, value, message):
         parse_params(raw)
 
 
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [([300], "config indices 0..255"), ([0, 0], "distinct configs"), ([255], "distinct configs")],
+)
+def test_spread_extra_configs_are_distinct_config_indices(extra, message):
+    raw = _base()
+    raw["sweep"]["spread_extra_configs"] = extra  # spread_config is 255
+    with pytest.raises(Task2SimError, match=message):
+        parse_params(raw)
+
+
 def test_bad_task_entries():
     raw = _base()
     raw["tasks"]["mine"] = {"source": "imagefolder"}

@@ -207,3 +207,45 @@ def test_main_effects_read_each_parameter_off_the_factorial_design():
     others = [p for p in PARAM_NAMES if p not in ("backgr", "pose_rot")]
     assert np.abs(effects.loc["t", others].to_numpy(float)).max() < 0.05
     assert effect_standard_error(2.0) == pytest.approx(2.0 * (2 / 128) ** 0.5)
+
+
+def test_split_variance_separates_signal_seed_offset_and_config_noise():
+    from task2sim.sweep.noise import split_variance
+
+    rng = np.random.default_rng(0)
+    signal = rng.normal(0, 2.0, 20000)  # config effects, std 2 (a long table: small error)
+    table = 60 + signal + rng.normal(0, 1.0, signal.size)  # all at one seed: offset is common
+    offsets = rng.normal(0, 3.0, 200)  # a large per-seed shift shared by every config
+    runs = {
+        c: {s: 60 + signal[c] + offsets[s] + rng.normal(0, 1.0) for s in range(200)}
+        for c in range(40)
+    }
+    split = split_variance(table, runs)
+    assert split.noise_dof == 39 * 199
+    assert split.noise_std == pytest.approx(1.0, abs=0.05)
+    assert split.seed_offset_std == pytest.approx(3.0, rel=0.2)
+    assert split.signal_std == pytest.approx(2.0, abs=0.1)
+    assert split.across_configs_std == pytest.approx(np.std(table, ddof=1))
+    # noise var 1, signal var 4: one seed per set already gives ratio sqrt(5) >= 2
+    assert split.seeds_needed == 1
+
+
+def test_split_variance_counts_the_seeds_a_noisy_table_needs():
+    from task2sim.sweep.noise import split_variance
+
+    rng = np.random.default_rng(1)
+    signal = rng.normal(0, 1.5, 20000)
+    table = signal + rng.normal(0, 2.0, signal.size)
+    runs = {c: {s: signal[c] + rng.normal(0, 2.0) for s in range(100)} for c in range(50)}
+    split = split_variance(table, runs)
+    # m >= 3 * noise var / signal var = 3 * 4 / 2.25 = 5.3
+    assert 5 <= split.seeds_needed <= 7
+    one = split_variance(table, {3: runs[3]})  # one config: offset and noise lumped together
+    assert one.seed_offset_std is None and one.noise_dof == 99
+    flat = split_variance([5.0, 5.0, 5.0], {0: {0: 4.0, 1: 6.0}})  # no spread beyond the noise
+    assert flat.signal_std == 0
+    assert flat.seeds_needed == float("inf")
+    with pytest.raises(ValueError, match="same seeds, at least two"):
+        split_variance(table, {3: {0: 1.0, 1: 2.0}, 4: {0: 1.0, 2: 2.0}})
+    with pytest.raises(ValueError, match="same seeds, at least two"):
+        split_variance(table, {3: {0: 1.0}})

@@ -391,6 +391,23 @@ class SweepParams(_Section):
     jobs: int = Field(1, ge=1, le=4096, description="parallel jobs of `task2sim sweep --all`")
     spread_config: int = Field(255, ge=0, le=255, description="config re-trained for the spread")
     spread_seeds: list[int] = Field([0, 1, 2], min_length=2, description="its training seeds")
+    spread_extra_configs: list[int] = Field(
+        [],
+        description="more configs re-trained with the same seeds: pools the seed-noise estimate "
+        "and splits the reward variance into config signal and seed noise",
+    )
+
+    @model_validator(mode="after")
+    def _distinct_spread_configs(self) -> SweepParams:
+        configs = [self.spread_config, *self.spread_extra_configs]
+        bad = [c for c in configs if not 0 <= c < 256]
+        if bad:
+            raise ValueError(f"spread_extra_configs must be config indices 0..255, got {bad}")
+        if len(set(configs)) != len(configs):
+            raise ValueError(
+                f"spread_config and spread_extra_configs must name distinct configs, got {configs}"
+            )
+        return self
 
 
 class FinalParams(_Section):
