@@ -400,7 +400,7 @@ class SweepParams(_Section):
     @model_validator(mode="after")
     def _distinct_spread_configs(self) -> SweepParams:
         configs = [self.spread_config, *self.spread_extra_configs]
-        bad = [c for c in configs if not 0 <= c < 256]
+        bad = [c for c in self.spread_extra_configs if not 0 <= c < 256]
         if bad:
             raise ValueError(f"spread_extra_configs must be config indices 0..255, got {bad}")
         if len(set(configs)) != len(configs):
