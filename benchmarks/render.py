@@ -126,7 +126,10 @@ class BareLoop:
 
     def _render(self, scene: SceneSpec) -> np.ndarray:
         self._draw_scene(scene)
-        data = self.fbo.read(components=3, alignment=1)
+        return self._read(self.fbo)
+
+    def _read(self, fbo: moderngl.Framebuffer) -> np.ndarray:
+        data = fbo.read(components=3, alignment=1)
         return np.frombuffer(data, dtype=np.uint8).reshape(self.size, self.size, 3)[::-1]
 
     def _draw_scene(self, scene: SceneSpec) -> None:
@@ -154,11 +157,12 @@ class BareLoop:
         self.ctx.release()
 
 
-def rate(renderer, scenes: list[SceneSpec]) -> float:
-    renderer.render(scenes[0])
+def rate(render, scenes: list[SceneSpec]) -> float:
+    """Images per second of `render` over `scenes`, after one warm-up frame."""
+    render(scenes[0])
     start = time.perf_counter()
     for scene in scenes:
-        renderer.render(scene)
+        render(scene)
     return len(scenes) / (time.perf_counter() - start)
 
 
@@ -172,8 +176,8 @@ def per_process(world: World, seed: int, size: int, config: int, images: int, ro
     best_ours = best_bare = 0.0
     try:
         for _ in range(rounds):
-            best_bare = max(best_bare, rate(bare, scenes))
-            best_ours = max(best_ours, rate(ours, scenes))
+            best_bare = max(best_bare, rate(bare.render, scenes))
+            best_ours = max(best_ours, rate(ours.render, scenes))
     finally:
         ours.close()
         bare.close()

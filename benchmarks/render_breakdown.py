@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 from contextlib import contextmanager
 
 os.environ.setdefault("LP_NUM_THREADS", "1")
@@ -22,7 +21,7 @@ os.environ.setdefault("LP_NUM_THREADS", "1")
 import moderngl
 import numpy as np
 
-from render import FULLSCREEN, BareLoop
+from render import FULLSCREEN, BareLoop, rate
 from task2sim.params import load_params
 from task2sim.render.embedded import EmbeddedRenderer
 from task2sim.render.world import build_world
@@ -58,8 +57,7 @@ class BareLoopWithCopyPass(BareLoop):
             self.scene.use(2)
             self.out_fbo.use()
             self.copy.render(moderngl.TRIANGLES, vertices=3)
-            data = self.out_fbo.read(components=3, alignment=1)
-        return np.frombuffer(data, dtype=np.uint8).reshape(self.size, self.size, 3)[::-1]
+            return self._read(self.out_fbo)
 
 
 class _NoDraw:
@@ -90,14 +88,6 @@ def _scene_only(renderer: EmbeddedRenderer, background: bool):
     return draw
 
 
-def _ms_per_image(draw, scenes: list[SceneSpec]) -> float:
-    draw(scenes[0])
-    start = time.perf_counter()
-    for scene in scenes:
-        draw(scene)
-    return (time.perf_counter() - start) / len(scenes) * 1e3
-
-
 def breakdown(world, seed: int, size: int, config: int, images: int, rounds: int) -> dict:
     layout = world.layout(images)
     scenes = [sample_scene(config, layout, seed, i) for i in range(images)]
@@ -117,7 +107,7 @@ def breakdown(world, seed: int, size: int, config: int, images: int, rounds: int
     try:
         for _ in range(rounds):
             for name, draw in ways.items():
-                best[name] = min(best[name], _ms_per_image(draw, scenes))
+                best[name] = min(best[name], 1e3 / rate(draw, scenes))
     finally:
         ours.close()
         bare.close()

@@ -132,6 +132,9 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
         assert f"Running stage '{stage}'" in first, stage
 
     rewards = json.loads((repo / "results/rewards.json").read_text())
+    spread = json.loads((repo / "results/sweep_spread.json").read_text())
+    assert set(spread["extra_configs"]) == {"c000"}  # re-trained beside c255 for the split
+    assert all("config noise std" in row and "config signal std" in row for row in spread["rows"])
     assert set(rewards) == {"digits", "pets", "toys"}
     assert len(rewards["digits"]) == NUM_CONFIGS
     metrics = json.loads((repo / "results/metrics.json").read_text())
