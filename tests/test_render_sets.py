@@ -17,6 +17,7 @@ from task2sim.datasets.image_set import load_image_set
 from task2sim.errors import Task2SimError
 from task2sim.params import SimParams
 from task2sim.render.set_writer import RenderJob, render_set
+from task2sim.scratch import partial_dir
 from task2sim.sim.config import index_to_key
 
 SIM = SimParams(classes=3, objects_per_class=2, skies=2, photos=False, background_height=32)
@@ -46,7 +47,7 @@ def test_set_layout_and_meta(tmp_path):
     assert all(meta["parameters"].values())
     assert meta["shards"] == [6, 6, 6, 6]
     assert len(image_set.class_names) == 3
-    assert not (tmp_path / ".c255.partial").exists()
+    assert not (partial_dir(tmp_path / "c255")).exists()
 
 
 def test_identical_bytes_across_runs_and_worker_counts(tmp_path):
@@ -76,7 +77,7 @@ def test_damaged_shard_is_named(tmp_path):
 
 def test_partial_from_other_params_is_discarded(tmp_path):
     out = tmp_path / "s"
-    partial = tmp_path / ".s.partial"
+    partial = partial_dir(tmp_path / "s")
     partial.mkdir()
     (partial / "job.json").write_text('{"fingerprint": "from another run"}')
     (partial / "shard_00000.images.npy").write_bytes(b"stale")
@@ -93,7 +94,7 @@ def test_killed_render_resumes_without_redoing_finished_shards(tmp_path):
     params_file = tmp_path / "params.yaml"
     params_file.write_text(yaml.safe_dump(params))
     out = tmp_path / "killed"
-    partial = tmp_path / ".killed.partial"
+    partial = partial_dir(tmp_path / "killed")
     command = [sys.executable, "-m", "task2sim", "render", "255", "--params", str(params_file)]
     command += ["--out", str(out), "--quiet"]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}

@@ -24,6 +24,7 @@ from task2sim.datasets.image_set import SET_FORMAT_VERSION
 from task2sim.errors import Task2SimError
 from task2sim.params import SimParams, TrainRecipe
 from task2sim.render.set_writer import RenderJob, render_set
+from task2sim.scratch import partial_dir
 from task2sim.train import loop
 from task2sim.train.augment import TensorTrainTransform, apply_op
 from task2sim.train.checkpoint import MODEL_FILE, load_backbone, read_meta
@@ -275,7 +276,7 @@ def test_training_decreases_loss_and_checkpoint_round_trip(easy_set, tmp_path):
     assert meta["model"] == "resnet10t" and meta["image_size"] == 32 and meta["epochs"] == 6
     assert TrainRecipe(**meta["recipe"]) == recipe
     assert sorted(p.name for p in (tmp_path / "ckpt").iterdir()) == ["meta.json", "model.pt"]
-    assert not (tmp_path / ".ckpt.partial").exists()
+    assert not (partial_dir(tmp_path / "ckpt")).exists()
 
     model = load_backbone(tmp_path / "ckpt")
     assert not model.training and model.num_features == 64
@@ -314,7 +315,7 @@ def test_same_seed_same_weights_and_killed_run_resumes_identically(
     with pytest.raises(Killed):
         pretrain(rendered_set, recipe, tmp_path / "c", log_dir=tmp_path / "log_c", progress=False)
     assert saved == [1, 2] and not (tmp_path / "c").exists()
-    assert (tmp_path / ".c.partial" / "train_state.pt").is_file()
+    assert (partial_dir(tmp_path / "c") / "train_state.pt").is_file()
     summary = pretrain(
         rendered_set, recipe, tmp_path / "c", log_dir=tmp_path / "log_c", progress=False
     )
@@ -330,7 +331,7 @@ def test_same_seed_same_weights_and_killed_run_resumes_identically(
 
 
 def test_stale_partial_from_another_recipe_is_discarded(rendered_set, tmp_path):
-    partial = tmp_path / ".ckpt.partial"
+    partial = partial_dir(tmp_path / "ckpt")
     partial.mkdir()
     (partial / "job.json").write_text('{"fingerprint": "another recipe"}')
     (partial / "train_state.pt").write_bytes(b"junk")

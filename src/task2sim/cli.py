@@ -44,8 +44,15 @@ def run(argv: Sequence[str]) -> int:
     try:
         args.func(args)
     except Task2SimError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.one_line()}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            f"interrupted: task2sim {args.command} stopped; finished work is kept, and the same "
+            "command resumes where it can",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

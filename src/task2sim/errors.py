@@ -10,3 +10,9 @@ class Task2SimError(Exception):
         self.problem = problem
         self.fix = fix
         super().__init__(problem if fix is None else f"{problem}\n  fix: {fix}")
+
+    def one_line(self) -> str:
+        """The problem and its fix on one line, as the command line prints them."""
+        problem = "; ".join(part.strip() for part in self.problem.splitlines() if part.strip())
+        problem = problem.replace(":;", ":")
+        return problem if self.fix is None else f"{problem} (fix: {self.fix})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -15,6 +15,9 @@ from task2sim.errors import Task2SimError
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_SectionT = TypeVar("_SectionT", bound=BaseModel)
 
 
 class TaskEntry(_Section):
@@ -471,6 +474,16 @@ class Params(_Section):
     cka: CkaParams = CkaParams()
 
     @model_validator(mode="after")
+    def _task_names_are_plain(self) -> Params:
+        for name in self.tasks:
+            if not TASK_NAME.fullmatch(name) or name in (".", ".."):
+                raise ValueError(
+                    f"task name '{name}' is not one plain path component (letters, digits, "
+                    "'.', '_', '-'; it names data/tasks/<name>)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _evaluate_hparams_tasks_exist(self) -> Params:
         for protocol in ("linear", "finetune"):
             for name in getattr(self.evaluate, protocol).hparams:
@@ -553,3 +566,47 @@ def load_params(path: Path | str = "params.yaml") -> Params:
     if not isinstance(raw, dict):
         raise Task2SimError(f"{path} must be a mapping of sections, got {type(raw).__name__}")
     return parse_params(raw, str(path))
+
+
+# --- command-line values: validated by the same rules as params.yaml -----------------------------
+TASK_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+
+
+def check_task_name(name: str, origin: str = "--name") -> str:
+    """A task name is one plain path component: it names `data/tasks/<name>` and nothing else."""
+    if not TASK_NAME.fullmatch(name) or name in (".", ".."):
+        raise Task2SimError(
+            f"{origin} '{name}' is not a plain task name",
+            "use letters, digits, '.', '_' or '-', starting with a letter or digit (no '/')",
+        )
+    return name
+
+
+def cli_validated(
+    model: type[_SectionT], data: dict[str, Any], flags: dict[str, str], where: str
+) -> _SectionT:
+    """Build `model` from `data`; a bad value fails on one line naming its command-line flag."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        flag = flags.get(field, f"{where}.{field}")
+        value = data.get(field)
+        raise Task2SimError(
+            f"{flag} {value!r} is invalid: {error['msg'].lower()} "
+            f"(the rule for {where}.{field} in params.yaml)",
+            f"pass a valid {flag}, or leave it out to use params.yaml's value",
+        ) from None
+
+
+def override(section: _SectionT, where: str, values: dict[str, tuple[str, Any]]) -> _SectionT:
+    """`section` with the given command-line values ({flag: (field, value or None)}) applied;
+    None leaves params.yaml's value, and 0 is a value like any other."""
+    data = section.model_dump()
+    flags = {}
+    for flag, (field, value) in values.items():
+        flags[field] = flag
+        if value is not None:
+            data[field] = value
+    return cli_validated(type(section), data, flags, where)

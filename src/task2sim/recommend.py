@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from task2sim.errors import Task2SimError
-from task2sim.params import Params
+from task2sim.params import Params, TaskEntry
 
 DEFAULT_POLICY = Path("results/controller/policy.pt")
 
@@ -38,18 +38,40 @@ def load_policy(path: Path):
     return policy.eval()
 
 
-def embed_folder(folder: Path, params: Params, size: int | None) -> tuple[np.ndarray, dict]:
+def embed_folder(
+    folder: Path, params: Params, entry: TaskEntry | None = None
+) -> tuple[np.ndarray, dict]:
     """Task2Vec vector of the folder's training split, and the embedding meta."""
-    from task2sim.datasets.imagefolder import load_imagefolder
+    from task2sim.datasets.prepare import load_raw
     from task2sim.datasets.raw import to_task
     from task2sim.task2vec.embed import embed_task
 
-    raw = load_imagefolder(Path(folder), size)
+    entry = entry or TaskEntry(source="imagefolder", path=str(folder))
+    raw = load_raw(entry)
     task = to_task(Path(folder).name or "task", raw, params.prepare.test_fraction,
                    params.prepare.split_seed)  # fmt: skip
     task.validate()
     embedding, meta = embed_task(task, params.task2vec, params.seed)
     return embedding.vector, meta
+
+
+def check_probe_width(policy, probe: str, dims: int) -> None:
+    """Refuse a probe whose vectors the policy cannot read (checked before embedding)."""
+    if dims != policy.in_dim:
+        raise Task2SimError(
+            f"the policy takes {policy.in_dim}-d Task2Vec vectors, but task2vec.probe "
+            f"'{probe}' gives {dims}-d ones",
+            "set task2vec (probe, weights) to the values the controller was trained with, or "
+            "pass --policy for a controller trained with this probe",
+        )
+
+
+def probe_dims(probe: str) -> int:
+    """How long `probe`'s Task2Vec vectors are: a randomly initialised copy has the same shape."""
+    from task2sim.task2vec.fisher import embedding_dims
+    from task2sim.task2vec.probes import build_probe
+
+    return embedding_dims(build_probe(probe, "random", num_classes=2))
 
 
 def predict_config(policy, vector: np.ndarray, probe: str) -> dict:
@@ -60,13 +82,7 @@ def predict_config(policy, vector: np.ndarray, probe: str) -> dict:
     from task2sim.controller.train import predict
     from task2sim.sim.config import PARAM_NAMES, index_to_key, stage_name
 
-    if vector.shape != (policy.in_dim,):
-        raise Task2SimError(
-            f"the policy takes {policy.in_dim}-d Task2Vec vectors, but task2vec.probe "
-            f"'{probe}' gives {vector.shape[0]}-d ones",
-            "set task2vec (probe, weights) to the values the controller was trained with, or "
-            "pass --policy for a controller trained with this probe",
-        )
+    check_probe_width(policy, probe, vector.shape[0])
     with torch.no_grad():
         probs, configs = predict(policy, task_matrix({"task": vector}, ["task"]))
     config = int(configs[0])
@@ -86,7 +102,7 @@ def format_prediction(result: dict) -> str:
     return "\n".join(lines)
 
 
-def render_for(config: int, params: Params, images: int, out: Path) -> dict:
+def render_for(config: int, params: Params, images: int, out: Path, force: bool = False) -> dict:
     """The config's pre-training set in the pretrain world (classes / objects / size)."""
     from task2sim.render.set_writer import RenderJob, render_set
 
@@ -99,18 +115,39 @@ def render_for(config: int, params: Params, images: int, out: Path) -> dict:
         backend=params.render.backend, tdw_port=params.render.tdw_port,
         tdw_world=params.render.tdw_world,
     )  # fmt: skip
-    return render_set(job, Path(out), workers=pre.workers, progress=True)
+    return render_set(job, Path(out), workers=pre.workers, progress=True, force=force)
 
 
 def _cmd_recommend(args: argparse.Namespace) -> None:
     from task2sim.atomic import atomic_write_json
-    from task2sim.params import load_params
+    from task2sim.datasets.image_set import IMAGE_SET
+    from task2sim.datasets.imagefolder import split_folders
+    from task2sim.outputs import check_replaceable
+    from task2sim.params import cli_validated, load_params
 
     params = load_params(args.params)
     if args.render is not None and args.out is None:
         raise Task2SimError("--render N needs --out DIR for the image set")
-    policy = load_policy(args.policy)  # fail before the (slow) embedding
-    vector, meta = embed_folder(args.imagefolder, params, args.size)
+    entry = cli_validated(
+        TaskEntry,
+        {
+            "source": "imagefolder",
+            "path": str(args.imagefolder),
+            "size": args.size,
+            "skip_non_images": args.skip_non_images,
+        },
+        {"size": "--size", "path": "imagefolder"},
+        "tasks.<name>",
+    )
+    # Everything that can be refused is refused before the (slow) embedding.
+    if not args.imagefolder.is_dir():
+        raise Task2SimError(f"{args.imagefolder} is not a folder", "pass an ImageFolder root")
+    split_folders(args.imagefolder)
+    if args.render is not None:
+        check_replaceable(args.out, IMAGE_SET, args.force)
+    policy = load_policy(args.policy)
+    check_probe_width(policy, params.task2vec.probe, probe_dims(params.task2vec.probe))
+    vector, meta = embed_folder(args.imagefolder, params, entry)
     result = predict_config(policy, vector, params.task2vec.probe)
     print(format_prediction(result))
     if args.json:
@@ -122,7 +159,7 @@ def _cmd_recommend(args: argparse.Namespace) -> None:
         )  # fmt: skip
         print(f"wrote {args.json}")
     if args.render is not None:
-        render_for(result["config"], params, args.render, args.out)
+        render_for(result["config"], params, args.render, args.out, args.force)
         print(f"rendered {args.render} images of {result['name']} -> {args.out}")
 
 
@@ -141,7 +178,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--params", type=Path, default=Path("params.yaml"))
     parser.add_argument("--policy", type=Path, default=DEFAULT_POLICY)
     parser.add_argument("--size", type=int, help="image size to ingest at (default 64)")
+    parser.add_argument(
+        "--skip-non-images",
+        action="store_true",
+        help="skip files that are not images instead of failing on them",
+    )
     parser.add_argument("--json", type=Path, help="also write the prediction here")
     parser.add_argument("--render", type=_positive, metavar="N", help="render N images of it")
     parser.add_argument("--out", type=Path, help="folder for the rendered set (with --render)")
+    parser.add_argument(
+        "--force", action="store_true", help="replace --out even if it is not an earlier image set"
+    )
     parser.set_defaults(func=_cmd_recommend)

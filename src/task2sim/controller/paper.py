@@ -19,7 +19,7 @@ from task2sim.controller.rewards import RewardTable, load_reward_table
 from task2sim.datasets.download import download
 from task2sim.datasets.raw import sha256_file
 from task2sim.errors import Task2SimError
-from task2sim.paths import project_root, raw_dir
+from task2sim.paths import raw_dir, shared_root
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ def candidate_dirs() -> list[tuple[str, Path]]:
     dirs = []
     if os.environ.get("TASK2SIM_PAPER_DIR"):
         dirs.append(("TASK2SIM_PAPER_DIR", Path(os.environ["TASK2SIM_PAPER_DIR"])))
-    dirs.append(("sibling folder", project_root().parent / "shared" / "paper"))
+    dirs.append(("sibling folder", shared_root().parent / "shared" / "paper"))
     dirs.append(("download cache", download_dir()))
     return dirs
 

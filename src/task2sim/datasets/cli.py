@@ -53,17 +53,38 @@ _SHORT_STATUS = {"offline": "missing", "download": "to download", "manual": "man
 def _cmd_prepare(args: argparse.Namespace) -> None:
     """Build `data/tasks/<name>/` from params.yaml, or from an ImageFolder given on the line."""
     from task2sim.datasets.prepare import prepare_task
-    from task2sim.params import PrepareParams, TaskEntry, load_params
+    from task2sim.params import (
+        PrepareParams,
+        TaskEntry,
+        check_task_name,
+        cli_validated,
+        load_params,
+    )
 
     if args.imagefolder:
         if not args.name or args.tasks:
             raise Task2SimError("--imagefolder needs --name NAME and no task names")
-        entry = TaskEntry(source="imagefolder", path=str(args.imagefolder), size=args.size)
-        jobs = [(args.name, entry)]
+        entry = cli_validated(
+            TaskEntry,
+            {
+                "source": "imagefolder",
+                "path": str(args.imagefolder),
+                "size": args.size,
+                "skip_non_images": args.skip_non_images,
+            },
+            {"size": "--size", "path": "--imagefolder"},
+            "tasks.<name>",
+        )
+        jobs = [(check_task_name(args.name), entry)]
         prepare_params = PrepareParams()
     else:
         params = load_params(args.params)
         names = list(params.tasks) if args.all else args.tasks
+        if args.size is not None or args.skip_non_images:
+            raise Task2SimError(
+                "--size and --skip-non-images go with --imagefolder",
+                f"for a task of {args.params}, set size / skip_non_images under its `tasks:` entry",
+            )
         if not names:
             raise Task2SimError(
                 "name a task to prepare", "e.g. `task2sim prepare digits`, or --all"
@@ -78,7 +99,7 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
         prepare_params = params.prepare
     for name, entry in jobs:
         start = time.perf_counter()
-        task = prepare_task(name, entry, prepare_params, args.out / name)
+        task = prepare_task(name, entry, prepare_params, args.out / name, force=args.force)
         counts = task.counts()
         print(
             f"{name}: {counts['classes']} classes, "
@@ -102,4 +123,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     prepare.add_argument("--imagefolder", type=Path, help="ingest this ImageFolder instead")
     prepare.add_argument("--name", help="task name for --imagefolder")
     prepare.add_argument("--size", type=int, help="image size for --imagefolder (default 64)")
+    prepare.add_argument(
+        "--skip-non-images",
+        action="store_true",
+        help="with --imagefolder: skip files that are not images instead of failing on them",
+    )
+    prepare.add_argument(
+        "--force", action="store_true", help="replace OUT/<name> even if it is not a prepared task"
+    )
     prepare.set_defaults(func=_cmd_prepare)

@@ -17,10 +17,12 @@ import numpy as np
 
 from task2sim.atomic import atomic_dir
 from task2sim.errors import Task2SimError
+from task2sim.outputs import OutputKind, meta_has
 
 FORMAT_VERSION = 1
 ARRAY_FILES = ("train_images.npy", "train_labels.npy", "test_images.npy", "test_labels.npy")
 TASK_FILES = (*ARRAY_FILES, "classes.json", "meta.json")
+PREPARED_TASK = OutputKind("prepared task", meta_has("format_version", "name", "counts"))
 
 
 @dataclass
@@ -94,8 +96,9 @@ class TaskData:
         }
 
 
-def save_task(task: TaskData, out_dir: Path) -> None:
-    """Validate `task` and write it to `out_dir` atomically (a crash leaves the old one intact)."""
+def save_task(task: TaskData, out_dir: Path, force: bool = False) -> None:
+    """Validate `task` and write it to `out_dir` atomically (a crash leaves the old one intact);
+    an existing `out_dir` must be an earlier prepared task unless `force`."""
     task.validate()
     meta = {
         **task.meta,
@@ -104,7 +107,9 @@ def save_task(task: TaskData, out_dir: Path) -> None:
         "image_shape": list(task.image_shape),
         "counts": task.counts(),
     }
-    with atomic_dir(Path(out_dir)) as tmp:
+    arrays = (task.train_images, task.train_labels, task.test_images, task.test_labels)
+    needed = sum(int(np.asarray(array).nbytes) for array in arrays)
+    with atomic_dir(Path(out_dir), PREPARED_TASK, force, needed) as tmp:
         np.save(tmp / "train_images.npy", np.ascontiguousarray(task.train_images))
         np.save(tmp / "train_labels.npy", task.train_labels)
         np.save(tmp / "test_images.npy", np.ascontiguousarray(task.test_images))

@@ -14,8 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from task2sim.errors import Task2SimError
+from task2sim.outputs import OutputKind, meta_has
 
 SET_FORMAT_VERSION = 1
+IMAGE_SET = OutputKind("image set", meta_has("format_version", "shards", "images", "classes"))
 
 
 def shard_paths(root: Path, shard: int) -> tuple[Path, Path]:

@@ -61,6 +61,12 @@ def load_image(
                 image.load()
                 image = ImageOps.exif_transpose(image)
                 rgb = to_rgb(image, background)
+    except Image.DecompressionBombError as exc:
+        raise Task2SimError(
+            f"image {path} is too large to decode safely: {exc}",
+            "downscale it below Pillow's limit (e.g. to 8000 x 8000 pixels) or remove it; "
+            "the file itself is not corrupt",
+        ) from None
     except Exception as exc:  # PIL raises many types for bad files
         raise Task2SimError(
             f"cannot read image {path}: {exc}",

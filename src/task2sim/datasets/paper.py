@@ -35,6 +35,7 @@ from task2sim.datasets.images import ResizeMode, fit_square, load_images
 from task2sim.datasets.raw import RawTask
 from task2sim.datasets.registry import TaskInfo
 from task2sim.errors import Task2SimError
+from task2sim.outputs import OutputKind, meta_has
 from task2sim.params import TaskEntry
 from task2sim.paths import raw_dir
 
@@ -42,6 +43,7 @@ ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 EXTRACTED = "extracted"
 IMAGEFOLDER = "imagefolder"
 _MANIFEST = ".task2sim-archives.json"  # which archives (by checksum) `extracted/` was made from
+UNPACKED = OutputKind("unpacked download", meta_has(meta_file=_MANIFEST))
 
 
 @dataclass(frozen=True)
@@ -316,7 +318,7 @@ def _unpack_all(root: Path, archives: list[RemoteFile]) -> None:
     """Unpack every archive of a task into `extracted/` at once: it appears whole or not at all."""
     if not archives or _extracted_matches(root, archives):
         return
-    with atomic_dir(root / EXTRACTED) as tmp:
+    with atomic_dir(root / EXTRACTED, UNPACKED) as tmp:
         for remote in tqdm(archives, desc="unpacking", unit="archive", leave=False):
             _unpack(root / remote.filename, tmp)
         manifest = {f.filename: f.checksum for f in archives}

@@ -8,10 +8,11 @@ import numpy as np
 from PIL import Image
 
 from task2sim import __version__
-from task2sim.datasets.format import TaskData, save_task
+from task2sim.datasets.format import PREPARED_TASK, TaskData, save_task
 from task2sim.datasets.imagefolder import load_imagefolder
 from task2sim.datasets.raw import RawTask, to_task
 from task2sim.datasets.registry import get_task
+from task2sim.outputs import check_replaceable
 from task2sim.params import PrepareParams, TaskEntry
 
 
@@ -40,12 +41,15 @@ def resize_all(images: np.ndarray, size: int) -> np.ndarray:
     return out
 
 
-def prepare_task(name: str, entry: TaskEntry, params: PrepareParams, out_dir: Path) -> TaskData:
+def prepare_task(
+    name: str, entry: TaskEntry, params: PrepareParams, out_dir: Path, force: bool = False
+) -> TaskData:
     """Build one task and write it atomically; returns what was written.
 
     meta.json holds no timings or dates: the same inputs give byte-identical outputs, so the
     committed dvc.lock also checks that a fresh machine reproduces every task exactly.
     """
+    check_replaceable(Path(out_dir), PREPARED_TASK, force)  # before the (slow) loading
     raw = load_raw(entry)
     task = to_task(name, raw, params.test_fraction, params.split_seed)
     task.meta.update(
@@ -54,5 +58,5 @@ def prepare_task(name: str, entry: TaskEntry, params: PrepareParams, out_dir: Pa
             "entry": entry.model_dump(exclude_none=True),
         }
     )
-    save_task(task, out_dir)
+    save_task(task, out_dir, force)
     return task

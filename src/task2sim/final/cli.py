@@ -64,7 +64,7 @@ def _cmd_pretrain_final(args: argparse.Namespace) -> None:
 def _cmd_evaluate_reference(args: argparse.Namespace) -> None:
     from task2sim.atomic import atomic_dir, atomic_write_json
     from task2sim.datasets.format import load_task
-    from task2sim.final.evaluate import evaluate_on_tasks
+    from task2sim.final.evaluate import FINETUNED_BACKBONES, evaluate_on_tasks
     from task2sim.final.reference import references, unwrap
     from task2sim.final.store import prune, work_dir
     from task2sim.params import load_params
@@ -75,7 +75,7 @@ def _cmd_evaluate_reference(args: argparse.Namespace) -> None:
     rows = references(params.reference)
     work = work_dir(args.finetuned)
     results = {}
-    with atomic_dir(args.finetuned) as tmp:
+    with atomic_dir(args.finetuned, FINETUNED_BACKBONES) as tmp:
         for ref in rows:
             results[ref.name] = evaluate_on_tasks(
                 ref.name,

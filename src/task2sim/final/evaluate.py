@@ -38,9 +38,13 @@ from task2sim.final.store import (
     prune,
     work_dir,
 )
+from task2sim.outputs import folder_of
 from task2sim.params import EvaluateParams
 from task2sim.sim.config import stage_name
-from task2sim.train.checkpoint import META_FILE, write_checkpoint
+from task2sim.train.checkpoint import CHECKPOINT, META_FILE, write_checkpoint
+
+# backbone -> task -> fine-tuned checkpoint
+FINETUNED_BACKBONES = folder_of(folder_of(CHECKPOINT))
 
 log = logging.getLogger(__name__)
 EVALUATE_CODE = ("evaluate", "final/evaluate", "train/checkpoint")
@@ -121,7 +125,7 @@ def evaluate_on_tasks(
                 },
                 "scores": scores,
             }
-            with atomic_dir(folder) as tmp:
+            with atomic_dir(folder, CHECKPOINT) as tmp:
                 write_checkpoint(tmp, unwrap(tuned), tuned_meta)
             log.info(
                 "%s on %s: %s (%.1f s)",
@@ -172,7 +176,7 @@ def evaluate_backbones(
         metas[name] = read_meta(folder)
     loaded: dict[str, TaskData] = {}
     evaluation = {}
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, FINETUNED_BACKBONES) as tmp:
         for config, name in zip(plan.configs, names, strict=True):
             folder = Path(backbones_dir) / name
             wanted = plan.tasks_of(config)

@@ -15,9 +15,13 @@ from task2sim.atomic import atomic_dir
 from task2sim.errors import Task2SimError
 from task2sim.final.plan import Plan
 from task2sim.final.store import build_once, code_digest, fingerprint, link_tree, prune, work_dir
+from task2sim.outputs import OutputKind, folder_of, meta_has
 from task2sim.params import TrainRecipe
 from task2sim.sim.config import stage_name
+from task2sim.train.checkpoint import CHECKPOINT
 from task2sim.train.loop import pretrain
+
+TRAINING_LOG = OutputKind("training log", meta_has(meta_file="metrics.json"))
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,10 @@ def pretrain_final(
         "recipe": recipe.model_dump(mode="json"),
     }
     trained = []
-    with atomic_dir(out) as tmp, atomic_dir(logs_out) as tmp_logs:
+    with (
+        atomic_dir(out, folder_of(CHECKPOINT)) as tmp,
+        atomic_dir(logs_out, folder_of(TRAINING_LOG)) as tmp_logs,
+    ):
         for name in names:
             start = time.perf_counter()
             reused = build_once(

@@ -12,8 +12,10 @@ import time
 from pathlib import Path
 
 from task2sim.atomic import atomic_dir
+from task2sim.datasets.image_set import IMAGE_SET
 from task2sim.final.plan import Plan
 from task2sim.final.store import build_once, code_digest, fingerprint, link_tree, prune, work_dir
+from task2sim.outputs import folder_of
 from task2sim.params import Params
 from task2sim.render.set_writer import RenderJob, render_set
 from task2sim.sim.config import stage_name
@@ -47,7 +49,7 @@ def render_final_sets(params: Params, plan: Plan, out: Path, progress: bool = Tr
     work = work_dir(out)
     code = code_digest(*RENDER_CODE)
     rendered = []
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, folder_of(IMAGE_SET)) as tmp:
         for config in plan.configs:
             job = final_job(params, config)
             name = stage_name(config)

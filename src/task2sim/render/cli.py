@@ -10,26 +10,35 @@ SWEEP_DIR = Path("data/sets/sweep")
 
 
 def _cmd_render(args: argparse.Namespace) -> None:
-    from task2sim.params import load_params
+    from task2sim.params import load_params, override
     from task2sim.render.set_writer import RenderJob, render_set
     from task2sim.sim.config import index_to_key, parse_config, stage_name
 
     params = load_params(args.params)
     config = parse_config(args.config)
-    render = params.render
+    render = override(
+        params.render,
+        "render",
+        {
+            "--images": ("images", args.images),
+            "--size": ("size", args.size),
+            "--workers": ("workers", args.workers),
+            "--backend": ("backend", args.backend),
+        },
+    )
     job = RenderJob(
         config=config,
         sim=params.sim,
-        images=args.images or render.images,
-        size=args.size or render.size,
+        images=render.images,
+        size=render.size,
         shard_size=render.shard_size,
-        backend=args.backend or render.backend,
+        backend=render.backend,
         tdw_port=render.tdw_port,
         tdw_world=render.tdw_world,
     )
     out = args.out or SWEEP_DIR / stage_name(config)
     start = time.perf_counter()
-    render_set(job, out, workers=args.workers or render.workers, progress=not args.quiet)
+    render_set(job, out, workers=render.workers, progress=not args.quiet, force=args.force)
     seconds = time.perf_counter() - start
     print(
         f"{stage_name(config)} ({index_to_key(config)}): {job.images} images at {job.size} px "
@@ -49,4 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     render.add_argument("--workers", type=int, help="override render.workers (0 = per core)")
     render.add_argument("--backend", choices=["embedded", "tdw"], help="override render.backend")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
+    render.add_argument(
+        "--force", action="store_true", help="replace --out even if it is not an earlier image set"
+    )
     render.set_defaults(func=_cmd_render)

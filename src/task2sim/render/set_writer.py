@@ -1,10 +1,11 @@
 """Render one config's image set into packed shards, in parallel, resumable, byte-reproducible.
 
 Shards are fixed slices of image indices and every image depends only on (seed, index), so the
-bytes of a set do not depend on how many workers rendered it. Finished shards are kept in a hidden
-`.<name>.partial` folder beside the output (outside DVC's reach, which deletes a stage's outputs
-before re-running it); a killed run picks up there, and the folder is renamed into place only when
-every shard and the meta file are written.
+bytes of a set do not depend on how many workers rendered it. Finished shards are kept in the
+output's partial folder in the project's scratch area (outside every output, and outside DVC's
+reach, which deletes a stage's outputs before re-running it); a killed run picks up there, and the
+folder is renamed into place only when every shard and the meta file are written. One process at a
+time may write an output, and an existing folder there must be an earlier image set.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import shutil
+import signal
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,12 +24,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 from tqdm import tqdm
 
-from task2sim.atomic import atomic_save_npy, atomic_write_json, move_dir_into_place
-from task2sim.datasets.image_set import SET_FORMAT_VERSION, read_shard, shard_paths
+from task2sim.atomic import (
+    atomic_save_npy,
+    atomic_write_json,
+    move_dir_into_place,
+    space_for,
+)
+from task2sim.datasets.image_set import IMAGE_SET, SET_FORMAT_VERSION, read_shard, shard_paths
 from task2sim.errors import Task2SimError
+from task2sim.outputs import check_replaceable, output_lock
 from task2sim.params import SimParams
 from task2sim.render.backend import Backend
 from task2sim.render.world import World, build_world
+from task2sim.scratch import partial_dir
 from task2sim.sim.config import index_to_flags, index_to_key
 from task2sim.sim.scene import sample_scene
 
@@ -121,6 +130,7 @@ _worker: dict[str, object] = {}
 
 
 def _init_worker(job: RenderJob, partial: Path) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle, once
     os.environ["LP_NUM_THREADS"] = "1"  # one llvmpipe thread per worker, one worker per core
     world = world_for(job)
     _worker.update(job=job, world=world, backend=make_backend(job, world))
@@ -140,10 +150,27 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def render_set(job: RenderJob, out: Path, workers: int = 0, progress: bool = True) -> dict:
-    """Render `job` into `out` (replacing it); returns the set's meta."""
+def _set_files(job: RenderJob) -> set[str]:
+    names = {"meta.json"}
+    for k in range(len(job.shards())):
+        names.update(p.name for p in shard_paths(Path(), k))
+    return names
+
+
+def render_set(
+    job: RenderJob, out: Path, workers: int = 0, progress: bool = True, force: bool = False
+) -> dict:
+    """Render `job` into `out`; returns the set's meta. An existing `out` is replaced only when it
+    is an earlier image set (or `force`), and only one process may write `out` at a time."""
     out = Path(out)
-    partial = out.parent / f".{out.name}.partial"
+    check_replaceable(out, IMAGE_SET, force)
+    needed = job.images * (job.size * job.size * 3 + 8)  # uint8 images, int64 labels
+    with output_lock(out), space_for(out, needed):
+        return _render_locked(job, out, workers, progress, force)
+
+
+def _render_locked(job: RenderJob, out: Path, workers: int, progress: bool, force: bool) -> dict:
+    partial = partial_dir(out)
     stamp = partial / "job.json"
     if partial.exists():
         try:
@@ -205,5 +232,12 @@ def render_set(job: RenderJob, out: Path, workers: int = 0, progress: bool = Tru
     }
     atomic_write_json(partial / "meta.json", meta)
     stamp.unlink()
-    move_dir_into_place(partial, out)
+    wanted = _set_files(job)
+    for stray in [p for p in partial.iterdir() if p.name not in wanted]:
+        log.info("dropping %s from the set: not one of its files", stray.name)
+        if stray.is_dir():
+            shutil.rmtree(stray)
+        else:
+            stray.unlink()
+    move_dir_into_place(partial, out, IMAGE_SET, force)
     return meta

@@ -25,6 +25,7 @@ def _jobs(args: argparse.Namespace, configs: list[int]):
 
 def _cmd_sweep(args: argparse.Namespace) -> None:
     from task2sim.errors import Task2SimError
+    from task2sim.params import override
     from task2sim.sim.config import NUM_CONFIGS, parse_config
     from task2sim.sweep.executors import make_executor
     from task2sim.sweep.job import run_sweep_job
@@ -34,6 +35,15 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
         raise Task2SimError("name configs, or --all", "e.g. `task2sim sweep c255`")
     configs = list(range(NUM_CONFIGS)) if args.all else [parse_config(c) for c in args.configs]
     params, jobs = _jobs(args, configs)
+    sweep = override(
+        params.sweep,
+        "sweep",
+        {
+            "--executor": ("executor", args.executor),
+            "--jobs": ("jobs", args.jobs),
+            "--address": ("address", args.address),
+        },
+    )
     if not args.force:  # a killed sweep resumes; DVC removes stale results before a stage runs
         done = [j for j in jobs if (j.out_dir / RESULT_FILE).is_file()]
         if done:
@@ -45,11 +55,7 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
             f"{len(missing_sets)} sweep sets are not rendered (e.g. {missing_sets[0]})",
             "render them first: `dvc repro render`",
         )
-    executor = make_executor(
-        args.executor or params.sweep.executor,
-        jobs=args.jobs or params.sweep.jobs,
-        address=args.address or params.sweep.address,
-    )
+    executor = make_executor(sweep.executor, jobs=sweep.jobs, address=sweep.address)
     start = time.perf_counter()
     finished = 0
     for job, _ in executor.map_unordered(run_sweep_job, jobs):

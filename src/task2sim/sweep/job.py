@@ -11,11 +11,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from task2sim.atomic import atomic_dir, atomic_write_json
+from task2sim.outputs import OutputKind, meta_has
 from task2sim.params import EvaluateParams, SweepParams
 from task2sim.sim.config import index_to_key, stage_name
 from task2sim.sweep.rewards import RESULT_FILE
+from task2sim.train.checkpoint import CHECKPOINT
 
 BACKBONE_DIR = "backbone"
+_HAS_RESULT = meta_has("config", "top1", meta_file=RESULT_FILE)
+# A result folder, also one whose rewards.json was lost but whose backbone is still ours.
+SWEEP_RESULT = OutputKind(
+    "sweep result",
+    lambda folder: _HAS_RESULT(folder) or CHECKPOINT.recognise(folder / BACKBONE_DIR),
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ def run_sweep_job(job: SweepJob, progress: bool = False) -> dict[str, float]:
     from task2sim.train.loop import pretrain
 
     start = time.perf_counter()
-    with atomic_dir(job.out_dir) as tmp:
+    with atomic_dir(job.out_dir, SWEEP_RESULT) as tmp:
         pretrain(job.set_dir, job.sweep.train, tmp / BACKBONE_DIR, progress=progress)
         trained = time.perf_counter()
         model = load_backbone(tmp / BACKBONE_DIR)

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -129,18 +129,31 @@ def montecarlo_fisher(
     return {name: a / len(batches) for name, a in acc.items()}
 
 
+def _embedded_weights(probe: Probe, keys: Iterable[str]) -> Iterator[tuple[str, torch.Tensor]]:
+    """(module name, weight) of every module whose weight the embedding summarises."""
+    classifier = probe.classifier
+    keys = set(keys)
+    for name, module in probe.model.named_modules():
+        weight = getattr(module, "weight", None)
+        if (
+            module is not classifier
+            and isinstance(weight, torch.Tensor)
+            and (f"{name}.weight" in keys)
+        ):
+            yield name, weight
+
+
+def embedding_dims(probe: Probe) -> int:
+    """The length of the probe's embeddings, known without embedding anything."""
+    keys = dict(probe.model.named_parameters())
+    return sum(int(weight.shape[0]) for _, weight in _embedded_weights(probe, keys))
+
+
 def extract_embedding(probe: Probe, fisher: dict[str, torch.Tensor]) -> tuple[np.ndarray, list]:
     """Per output filter / channel mean of each weight's Fisher, classifier excluded (step 4)."""
-    classifier = probe.classifier
     parts, layers = [], []
-    for name, module in probe.model.named_modules():
-        if module is classifier:
-            continue
-        weight = getattr(module, "weight", None)
-        key = f"{name}.weight"
-        if not isinstance(weight, torch.Tensor) or key not in fisher:
-            continue
-        values = fisher[key].reshape(weight.shape[0], -1).mean(dim=1)
+    for name, weight in _embedded_weights(probe, fisher):
+        values = fisher[f"{name}.weight"].reshape(weight.shape[0], -1).mean(dim=1)
         parts.append(values)
         layers.append((name, int(weight.shape[0])))
     return torch.cat(parts).numpy().astype(np.float32), layers

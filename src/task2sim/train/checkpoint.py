@@ -21,11 +21,13 @@ from torch import nn
 
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.errors import Task2SimError
+from task2sim.outputs import OutputKind, meta_has
 
 MODEL_FILE = "model.pt"
 META_FILE = "meta.json"
 STATE_FILE = "train_state.pt"
 CHECKPOINT_FORMAT_VERSION = 1
+CHECKPOINT = OutputKind("checkpoint", meta_has("model", "num_classes", "model_kwargs"))
 
 log = logging.getLogger(__name__)
 _LOAD_ERRORS = (OSError, RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile)

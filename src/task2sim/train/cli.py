@@ -42,6 +42,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> None:
         log_dir=args.log_dir,
         resume=not args.restart,
         progress=not args.quiet,
+        force=args.force,
     )
     if summary["rank"] == 0:
         ranks = f" on {summary['world_size']} processes" if summary["world_size"] > 1 else ""
@@ -70,4 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     cmd.add_argument("--log-dir", type=Path, help="dvclive folder (loss, lr, img/s per epoch)")
     cmd.add_argument("--restart", action="store_true", help="ignore an interrupted run's state")
     cmd.add_argument("--quiet", action="store_true", help="no progress bar")
+    cmd.add_argument(
+        "--force", action="store_true", help="replace --out even if it is not an earlier checkpoint"
+    )
     cmd.set_defaults(func=_cmd_pretrain)

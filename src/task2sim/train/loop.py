@@ -7,8 +7,10 @@ global generators (Mixup, drop-path) are re-seeded from (seed, rank, epoch, step
 update. So a run resumed from `train_state.pt` ends with the same weights as an uninterrupted one
 (bit-identical on CPU with the same thread count), whatever happened before the restart.
 
-Work in progress lives in `.<out>.partial/` beside the output (outside DVC's reach, which deletes
-outputs before a stage runs); the folder becomes `out` only when the checkpoint is complete.
+Work in progress lives in the output's partial folder in the project's scratch area (outside every
+output, and outside DVC's reach, which deletes outputs before a stage runs); the folder becomes
+`out` only when the checkpoint is complete. One process at a time may write an output, and an
+existing folder there must be an earlier checkpoint.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ from tqdm import tqdm
 from task2sim.atomic import atomic_write_json, move_dir_into_place
 from task2sim.datasets.image_set import load_image_set
 from task2sim.errors import Task2SimError
+from task2sim.outputs import check_replaceable, output_lock
 from task2sim.params import TrainRecipe
+from task2sim.scratch import partial_dir
 from task2sim.train import distributed
 from task2sim.train.checkpoint import (
+    CHECKPOINT,
     STATE_FILE,
     load_train_state,
     save_train_state,
@@ -56,19 +61,24 @@ def pretrain(
     log_dir: Path | str | None = None,
     resume: bool = True,
     progress: bool = True,
+    force: bool = False,
 ) -> dict:
     """Train on the set in `image_set_dir`; write `model.pt` + `meta.json` to `out_dir`.
 
     Under torchrun every process calls this; rank 0 alone writes. `log_dir` gets dvclive logs
-    (train/loss, train/lr, train/img_per_s per epoch). Returns a summary of this call.
+    (train/loss, train/lr, train/img_per_s per epoch). An existing `out_dir` must be an earlier
+    checkpoint unless `force`. Returns a summary of this call.
     """
+    out = Path(out_dir)
+    check_replaceable(out, CHECKPOINT, force)
     ctx = distributed.setup()
     threads_before = torch.get_num_threads()
     torch.set_num_threads(recipe.threads or _default_threads(ctx))
     try:
-        with _isolated_rng():
+        lock = output_lock(out) if ctx.is_main else contextlib.nullcontext()
+        with lock, _isolated_rng():
             return _pretrain(
-                Path(image_set_dir), recipe, Path(out_dir), ctx, log_dir, resume, progress
+                Path(image_set_dir), recipe, out, ctx, log_dir, resume, progress, force
             )
     finally:
         torch.set_num_threads(threads_before)
@@ -100,6 +110,7 @@ def _pretrain(
     log_dir: Path | str | None,
     resume: bool,
     progress: bool,
+    force: bool,
 ) -> dict:
     started = time.perf_counter()
     image_set = load_image_set(set_dir)
@@ -111,7 +122,7 @@ def _pretrain(
         )
     set_hash = hashlib.sha256((set_dir / "meta.json").read_bytes()).hexdigest()
     fingerprint = _fingerprint(recipe, set_hash, ctx.world_size)
-    partial = out.parent / f".{out.name}.partial"
+    partial = partial_dir(out)
     if ctx.is_main:
         _prepare_partial(partial, fingerprint, resume)
     ctx.barrier()
@@ -162,7 +173,7 @@ def _pretrain(
         write_checkpoint(partial, distributed.unwrap(model), meta)
         (partial / STATE_FILE).unlink(missing_ok=True)
         (partial / JOB_FILE).unlink(missing_ok=True)
-        move_dir_into_place(partial, out)
+        move_dir_into_place(partial, out, CHECKPOINT, force)
         if live is not None:
             live.end()
     ctx.barrier()

@@ -1,0 +1,131 @@
+"""Where unfinished work lives: a scratch folder that no finished output can ever contain.
+
+A temporary file beside its target lands inside whatever folder holds the target, and that folder
+is often an output itself (`data/tasks` is a dependency of every sweep stage; an image set's shards
+sit in the set). So temporaries live in one scratch folder per project instead: `.dvc/tmp/task2sim`
+inside a DVC project (git- and DVC-ignored, same filesystem, so a rename is atomic), or a hidden
+`.task2sim-tmp` beside the target elsewhere. Names carry the writer's PID, and entries of dead
+writers are removed the first time a process uses the folder, so a `kill -9` leaves nothing that
+outlives the next run. Resumable work (`partial_dir`) has no PID and stays until its job finishes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from task2sim.paths import project_root
+
+log = logging.getLogger(__name__)
+
+SCRATCH_NAME = ".task2sim-tmp"
+DVC_SCRATCH = Path(".dvc") / "tmp" / "task2sim"
+# `<anything>.<pid>-<n>.tmp`: one writer's temporary; the PID says whether the writer still lives.
+_OWNED = re.compile(r"\.(\d+)-\d+\.tmp$")
+# What earlier versions left beside a target: `.<name>.tmp-<pid>` and `.<name>.old-<pid>`.
+_LEGACY = re.compile(r"^\..+\.(?:tmp|old)-(\d+)$")
+
+_counter = itertools.count()
+_swept: set[Path] = set()
+
+
+def pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def remove_stale(folder: Path, pattern: re.Pattern[str] = _OWNED) -> list[Path]:
+    """Delete the entries of `folder` that `pattern` marks as temporaries of dead processes."""
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = pattern.search(entry.name)
+        if match and not pid_alive(int(match.group(1))):
+            _remove(entry)
+            removed.append(entry)
+    if removed:
+        log.info("removed %d stale temporary file(s) of killed runs in %s", len(removed), folder)
+    return removed
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def scratch_root(target: Path) -> Path:
+    """The scratch folder for writing `target` (created; stale entries of dead writers removed)."""
+    target = Path(os.path.abspath(target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    project = Path(os.path.abspath(project_root()))
+    enclosing = next((f for f in target.parents if f.name == SCRATCH_NAME), None)
+    if (project / ".dvc").is_dir() and _inside(target, project):
+        root = project / DVC_SCRATCH
+    elif enclosing is not None:  # work inside a scratch folder (a partial) stays in that one
+        root = enclosing
+    else:
+        root = target.parent / SCRATCH_NAME
+    root.mkdir(parents=True, exist_ok=True)
+    device = os.stat(target.parent).st_dev
+    if os.stat(root).st_dev != device:  # a rename cannot cross devices: the highest folder on
+        top = target.parent  # the target's device (inside the project), e.g. a mounted data/
+        while _inside(top.parent, project) and os.stat(top.parent).st_dev == device:
+            top = top.parent
+        root = top / SCRATCH_NAME
+        root.mkdir(exist_ok=True)
+    if root not in _swept:
+        _swept.add(root)
+        remove_stale(root)
+    if target.parent not in _swept:
+        _swept.add(target.parent)
+        remove_stale(target.parent, _LEGACY)
+    return root
+
+
+def temp_path(target: Path) -> Path:
+    """A fresh path in the scratch folder to build `target` at before renaming it into place."""
+    name = Path(target).name or "out"
+    return scratch_root(target) / f"{name}.{os.getpid()}-{next(_counter)}.tmp"
+
+
+def partial_dir(target: Path) -> Path:
+    """Where resumable work towards `target` is kept between runs (one per absolute target).
+
+    A target inside another writer's temporary folder cannot be resumed once that writer is gone,
+    so its partial folder carries that writer's PID and is swept with its other temporaries.
+    """
+    target = Path(os.path.abspath(target))
+    digest = hashlib.sha256(str(target).encode()).hexdigest()[:12]
+    owner = next((m for m in map(_OWNED.search, target.parts) if m), None)
+    suffix = f".{owner.group(1)}-0.tmp" if owner else ""
+    return scratch_root(target) / f"{target.name}-{digest}.partial{suffix}"
+
+
+def lock_path(target: Path) -> Path:
+    """The lock file that one writer of `target` holds while it works."""
+    target = Path(os.path.abspath(target))
+    digest = hashlib.sha256(str(target).encode()).hexdigest()[:12]
+    folder = scratch_root(target) / "locks"
+    folder.mkdir(exist_ok=True)
+    return folder / f"{target.name}-{digest}.lock"
