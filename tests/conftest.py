@@ -17,6 +17,18 @@ from loopback import FileServer
 os.environ.setdefault("TASK2SIM_WARM", "0")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _suite_scratch(tmp_path_factory) -> Iterator[None]:
+    """Temporaries of outputs outside a DVC project go to the suite's own scratch area."""
+    before = os.environ.get("TASK2SIM_SCRATCH")
+    os.environ["TASK2SIM_SCRATCH"] = str(tmp_path_factory.mktemp("suite-scratch"))
+    yield
+    if before is None:
+        os.environ.pop("TASK2SIM_SCRATCH", None)
+    else:
+        os.environ["TASK2SIM_SCRATCH"] = before
+
+
 def write_image(
     path: Path, mode: str = "RGB", size: tuple[int, int] = (20, 16), seed: int = 0
 ) -> Path:

@@ -37,6 +37,14 @@ def _private_cache(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TASK2SIM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
 
 
+@pytest.fixture(autouse=True)
+def scratch_dir(tmp_path_factory, monkeypatch) -> Path:
+    """This test's own scratch area for outputs outside a DVC project (subprocesses inherit it)."""
+    folder = tmp_path_factory.mktemp("scratch")
+    monkeypatch.setenv("TASK2SIM_SCRATCH", str(folder))
+    return folder
+
+
 @pytest.fixture
 def params_file(tmp_path: Path) -> Path:
     """The project's params with a tiny render world, so a real render takes a second."""
@@ -299,7 +307,7 @@ def test_killed_prepare_leaves_nothing_in_data_tasks(make_imagefolder, tmp_path)
     _no_temporaries(tasks / "pets")
 
 
-def test_killed_shard_write_never_reaches_the_finished_set(params_file, tmp_path):
+def test_killed_shard_write_never_reaches_the_finished_set(params_file, tmp_path, scratch_dir):
     out = tmp_path / "set"
     argv = ["render", "255", "--params", str(params_file), "--out", str(out), "--quiet"]
     _killed_during(KILLED_IN_SAVE.format(call=3, argv=argv), tmp_path)  # in shard 1's labels
@@ -308,10 +316,10 @@ def test_killed_shard_write_never_reaches_the_finished_set(params_file, tmp_path
     clean = tmp_path / "clean"
     assert _render(params_file, clean) == 0
     assert _snapshot(out) == _snapshot(clean)  # same files, same bytes: nothing stale moved in
-    assert _scratch_leftovers(tmp_path / SCRATCH_NAME) == []
+    assert _scratch_leftovers(scratch_dir) == []
 
 
-def test_killed_unpack_leaves_no_temporary_after_the_next_run(tmp_path):
+def test_killed_unpack_leaves_no_temporary_after_the_next_run(tmp_path, scratch_dir):
     """`_unpack_all` writes through `atomic_dir` like every folder output: killed inside it."""
     raw = tmp_path / "raw" / "Task"
     code = (
@@ -325,11 +333,11 @@ def test_killed_unpack_leaves_no_temporary_after_the_next_run(tmp_path):
     )
     _killed_during(code, tmp_path)
     assert not (raw / "extracted").exists()
-    assert [p.suffix for p in _scratch_leftovers(raw / SCRATCH_NAME)] == [".tmp"]
+    assert [p.suffix for p in _scratch_leftovers(scratch_dir)] == [".tmp"]
     with atomic.atomic_dir(raw / "extracted", _unpacked_kind()) as tmp:
         (tmp / ".task2sim-archives.json").write_text("{}")
-    assert sorted(p.name for p in raw.iterdir()) == [SCRATCH_NAME, "extracted"]
-    assert _scratch_leftovers(raw / SCRATCH_NAME) == []
+    assert sorted(p.name for p in raw.iterdir()) == ["extracted"]
+    assert _scratch_leftovers(scratch_dir) == []
 
 
 def _unpacked_kind():
@@ -349,7 +357,7 @@ def test_leftovers_of_earlier_versions_are_cleaned(tmp_path, make_imagefolder, c
     assert main(["prepare", "--imagefolder", str(folder), "--name", "pets", "--out", str(out),
                  "--size", "8"]) == 0  # fmt: skip
     left = sorted(p.name for p in out.iterdir())
-    assert left == [f".other.tmp-{os.getpid()}", SCRATCH_NAME, "pets"]
+    assert left == [f".other.tmp-{os.getpid()}", "pets"]
 
 
 def _dead_pid() -> int:
@@ -371,12 +379,12 @@ def _dead_pid() -> int:
         ("--workers", "-1", "greater than or equal to 0"),
     ],
 )
-def test_render_values_are_validated(params_file, tmp_path, capsys, flag, value, rule):
+def test_render_values_are_validated(params_file, tmp_path, capsys, flag, value, rule, scratch_dir):
     out = tmp_path / "set"
     assert _render(params_file, out, f"{flag}={value}") == 2
     line = _error_line(capsys)
     assert f"{flag} {value}" in line and rule in line and "render." in line
-    assert not out.exists() and not (tmp_path / SCRATCH_NAME).exists()
+    assert not out.exists() and not list(scratch_dir.iterdir())
 
 
 @pytest.mark.parametrize("value", ["0", "-5", "5000"])
@@ -527,7 +535,7 @@ def test_full_disk_names_the_output_and_the_space_it_needs(params_file, tmpfs, c
 
 
 def test_out_of_space_in_a_folder_output_is_explained(
-    make_imagefolder, tmp_path, capsys, monkeypatch
+    make_imagefolder, tmp_path, capsys, monkeypatch, scratch_dir
 ):
     folder = make_imagefolder()
 
@@ -541,7 +549,7 @@ def test_out_of_space_in_a_folder_output_is_explained(
     line = _error_line(capsys)
     assert f"no space left on the device for {tmp_path / 'out' / 'p'}" in line
     assert not (tmp_path / "out" / "p").exists()
-    assert _scratch_leftovers(tmp_path / "out" / SCRATCH_NAME) == []
+    assert _scratch_leftovers(scratch_dir) == []
 
 
 def test_ctrl_c_prints_one_line_and_keeps_the_resumable_state(params_file, tmp_path):
@@ -645,7 +653,7 @@ def test_an_experiment_workspace_shares_its_checkouts_data(tmp_path, monkeypatch
     assert paths.cache_dir() == checkout / "data" / "cache"
 
 
-def test_scratch_lives_outside_the_outputs_of_a_project(tmp_path, monkeypatch):
+def test_scratch_lives_outside_the_outputs_of_a_project(tmp_path, monkeypatch, scratch_dir):
     monkeypatch.delenv("TASK2SIM_ROOT", raising=False)
     project = _dvc_project(tmp_path)
     monkeypatch.chdir(project)
@@ -656,5 +664,5 @@ def test_scratch_lives_outside_the_outputs_of_a_project(tmp_path, monkeypatch):
     inside = partial_dir(target) / "model.pt"  # work inside a partial stays in the same scratch
     assert scratch.temp_path(inside).parent == project / scratch.DVC_SCRATCH
     outside = tmp_path / "elsewhere" / "set"
-    assert scratch.temp_path(outside).parent == tmp_path / "elsewhere" / SCRATCH_NAME
-    assert scratch.temp_path(partial_dir(outside) / "x").parent == outside.parent / SCRATCH_NAME
+    assert scratch.temp_path(outside).parent == scratch_dir  # outside a project: same device
+    assert scratch.temp_path(partial_dir(outside) / "x").parent == scratch_dir

@@ -13,7 +13,6 @@ from task2sim.datasets.imagefolder import load_imagefolder
 from task2sim.datasets.prepare import prepare_task
 from task2sim.errors import Task2SimError
 from task2sim.params import PrepareParams, TaskEntry
-from task2sim.scratch import SCRATCH_NAME
 
 
 def _prepare(root: Path, out: Path, **entry: object):
@@ -159,9 +158,7 @@ def test_failed_prepare_keeps_previous_output(make_imagefolder, tmp_path):
     with pytest.raises(Task2SimError):
         _prepare(root, out, size=8)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
-    # no temporary folder left: only the (empty) scratch area beside the output
-    assert sorted(p.name for p in tmp_path.iterdir()) == [SCRATCH_NAME, "folder", "out"]
-    assert [p.name for p in (tmp_path / SCRATCH_NAME).iterdir()] == ["locks"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder", "out"]  # no temp dirs left
 
 
 def test_prepare_twice_gives_identical_files(make_imagefolder, tmp_path):

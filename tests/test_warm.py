@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from task2sim.datasets.format import TaskData, save_task
+from task2sim.scratch import partial_dir
 from task2sim.warm import protocol
 from task2sim.warm.client import enabled
 
@@ -130,7 +131,9 @@ def test_warm_errors_keep_the_exit_status_and_message(project, socket_home):
     assert outcomes[True] == outcomes[False]
 
 
-def test_a_terminated_caller_stops_its_warm_command_without_output(project, socket_home):
+def test_a_terminated_caller_stops_its_warm_command_without_output(
+    project, socket_home, monkeypatch
+):
     env = _env(project, socket_home, warm=True)
     out = project / "killed" / "c255"
     assert _task2sim(project, env, "render", "c000", "--quiet", "--out", str(out)).returncode == 0
@@ -139,9 +142,11 @@ def test_a_terminated_caller_stops_its_warm_command_without_output(project, sock
     command += ["--workers", "1"]
     command += ["--quiet", "--out", str(out), "--params", str(project / "params.yaml")]
     caller = subprocess.Popen(command, cwd=project, env=env, stderr=subprocess.PIPE, text=True)
+    monkeypatch.chdir(project)  # the scratch area is the project's, as for the caller
+    partial = partial_dir(out)
     deadline = time.monotonic() + 60
-    while not list(out.parent.glob(".*")) and time.monotonic() < deadline:
-        time.sleep(0.1)  # until the child has started writing its temporary folder
+    while not partial.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # until the child has started writing its partial folder
     caller.send_signal(signal.SIGTERM)
     assert caller.wait(timeout=60) == 128 + signal.SIGTERM
     assert not out.exists()

@@ -2,11 +2,13 @@
 
 A temporary file beside its target lands inside whatever folder holds the target, and that folder
 is often an output itself (`data/tasks` is a dependency of every sweep stage; an image set's shards
-sit in the set). So temporaries live in one scratch folder per project instead: `.dvc/tmp/task2sim`
-inside a DVC project (git- and DVC-ignored, same filesystem, so a rename is atomic), or a hidden
-`.task2sim-tmp` beside the target elsewhere. Names carry the writer's PID, and entries of dead
-writers are removed the first time a process uses the folder, so a `kill -9` leaves nothing that
-outlives the next run. Resumable work (`partial_dir`) has no PID and stays until its job finishes.
+sit in the set). So temporaries live in one scratch folder instead, always on the target's
+filesystem so that the final rename is atomic: `.dvc/tmp/task2sim` inside a DVC project (git- and
+DVC-ignored); elsewhere the system's temporary folder when it is on the same filesystem, else a
+hidden `.task2sim-tmp` at the top of the target's filesystem that we may write. Names carry the
+writer's PID, and entries of dead writers are removed the first time a process uses the folder, so
+a `kill -9` leaves nothing that outlives the next run. Resumable work (`partial_dir`) has no PID
+and stays until its job finishes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 from pathlib import Path
 
 from task2sim.paths import project_root
@@ -74,26 +77,53 @@ def _inside(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
+def _system_scratch() -> Path:
+    """Scratch for targets outside a DVC project: TASK2SIM_SCRATCH, else in the system's tmp."""
+    if os.environ.get("TASK2SIM_SCRATCH"):
+        return Path(os.path.abspath(os.environ["TASK2SIM_SCRATCH"]))
+    return Path(tempfile.gettempdir()) / f"task2sim-scratch-{os.getuid()}"
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def _top_of_device(folder: Path, within: Path | None = None) -> Path:
+    """The highest writable folder above `folder` on its filesystem (inside `within`, if given)."""
+    device = os.stat(folder).st_dev
+    chain = [folder]
+    for parent in folder.parents:
+        if os.stat(parent).st_dev != device or (within is not None and not _inside(parent, within)):
+            break
+        chain.append(parent)
+    return next((f for f in reversed(chain) if _writable(f)), folder)
+
+
+def _choose_root(target: Path) -> Path:
+    project = Path(os.path.abspath(project_root()))
+    device = os.stat(target.parent).st_dev
+    system = _system_scratch()
+    for folder in target.parents:  # work inside a scratch folder (a partial) stays in that one
+        if folder.name == SCRATCH_NAME or folder in (system, project / DVC_SCRATCH):
+            return folder
+    if (project / ".dvc").is_dir() and _inside(target, project):
+        root = project / DVC_SCRATCH
+        root.mkdir(parents=True, exist_ok=True)
+        if os.stat(root).st_dev == device:
+            return root
+        return _top_of_device(target.parent, within=project) / SCRATCH_NAME  # a mounted data/
+    system.parent.mkdir(parents=True, exist_ok=True)
+    if _writable(system.parent) and os.stat(system.parent).st_dev == device:
+        return system
+    return _top_of_device(target.parent) / SCRATCH_NAME
+
+
 def scratch_root(target: Path) -> Path:
     """The scratch folder for writing `target` (created; stale entries of dead writers removed)."""
     target = Path(os.path.abspath(target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    project = Path(os.path.abspath(project_root()))
-    enclosing = next((f for f in target.parents if f.name == SCRATCH_NAME), None)
-    if (project / ".dvc").is_dir() and _inside(target, project):
-        root = project / DVC_SCRATCH
-    elif enclosing is not None:  # work inside a scratch folder (a partial) stays in that one
-        root = enclosing
-    else:
-        root = target.parent / SCRATCH_NAME
+    root = _choose_root(target)
     root.mkdir(parents=True, exist_ok=True)
-    device = os.stat(target.parent).st_dev
-    if os.stat(root).st_dev != device:  # a rename cannot cross devices: the highest folder on
-        top = target.parent  # the target's device (inside the project), e.g. a mounted data/
-        while _inside(top.parent, project) and os.stat(top.parent).st_dev == device:
-            top = top.parent
-        root = top / SCRATCH_NAME
-        root.mkdir(exist_ok=True)
     if root not in _swept:
         _swept.add(root)
         remove_stale(root)
