@@ -14,9 +14,13 @@ DEPS="${TASK2SIM_DEPS:-$ROOT/.deps}"
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-APT_PACKAGES=(libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist openclipart-png)
+APT_PACKAGES=(libegl1 libgl1 libegl-mesa0 libgl1-mesa-dri dataset-fashion-mnist openclipart-png
+              tuxpaint-stamps-default wesnoth-1.16-data openarena-081-textures)
 # npm packages with offline data: name@version and the sha256 of the tarball `npm pack` returns.
-NPM_PACKAGES=("emoji-datasource-google@16.0.0 fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438")
+NPM_PACKAGES=("emoji-datasource-google@16.0.0 fb5fd131b362aab7a55542d2a147a79708cce0a8b1c1bbacd470172708b5c438"
+              "emoji-datasource-twitter@16.0.0 f64a530c63bca463bd8317fdc4615ce63a53a0c65018e4ce2d848aaba7a28877"
+              "remixicon@4.9.1 3a86ff64f3ab3ff9123556adb5fec29d1f41fa19b69d67ec8f7e3aa19724cd18"
+              "flag-icons@7.5.0 c0b80bf0e08006a60f56621d6bc49f8c7131f4d1fef6737a165a673431f4b518")
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 die() { printf '[bootstrap] error: %s\n' "$*" >&2; exit 1; }

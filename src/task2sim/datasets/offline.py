@@ -21,6 +21,22 @@ from pathlib import Path
 import numpy as np
 
 from task2sim.datasets.images import load_images
+from task2sim.datasets.offline_extra import (
+    elpv_missing,
+    emoji_twitter_missing,
+    flags_missing,
+    game_textures_missing,
+    load_elpv,
+    load_emoji_twitter,
+    load_flags,
+    load_game_textures,
+    load_remix_icons,
+    load_tuxpaint,
+    load_wesnoth_units,
+    remix_icons_missing,
+    tuxpaint_missing,
+    wesnoth_units_missing,
+)
 from task2sim.datasets.raw import RawTask, sha256_file, sha256_tree
 from task2sim.errors import Task2SimError
 from task2sim.params import TaskEntry
@@ -329,4 +345,12 @@ OFFLINE_SOURCES: dict[str, OfflineSource] = {
     "animals": OfflineSource(load_animals, animals_missing),
     "clipart": OfflineSource(load_clipart, clipart_missing),
     "emoji": OfflineSource(load_emoji, emoji_missing),
+    # offline_extra.py: sources added later (photographs, textures, game art, icons, flags).
+    "elpv": OfflineSource(load_elpv, elpv_missing),
+    "tuxpaint": OfflineSource(load_tuxpaint, tuxpaint_missing),
+    "game_textures": OfflineSource(load_game_textures, game_textures_missing),
+    "wesnoth_units": OfflineSource(load_wesnoth_units, wesnoth_units_missing),
+    "remix_icons": OfflineSource(load_remix_icons, remix_icons_missing),
+    "flags": OfflineSource(load_flags, flags_missing),
+    "emoji_twitter": OfflineSource(load_emoji_twitter, emoji_twitter_missing),
 }

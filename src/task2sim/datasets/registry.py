@@ -40,6 +40,14 @@ _OFFLINE_TABLE = (
     ("animals", "shape", "animal-mnist silhouettes, 28x28", 10, None, None),
     ("clipart", "illustrative", "openclipart subcategories on white, 64x64", 12, None, None),
     ("emoji", "illustrative", "Google emoji by category, 64x64", 9, None, None),
+    # offline_extra.py (licences: each task's meta.json, and in brackets here)
+    ("elpv", "photo", "EL solar-cell photos by defect, grey 64x64 (CC BY-NC-SA)", 4, None, None),
+    ("tuxpaint", "photo", "Tux Paint photo stamps by folder, 64x64 (GPL-2)", 7, None, None),
+    ("game_textures", "texture", "OpenArena textures by surface, 64x64 (GPL-2+)", 5, None, None),
+    ("wesnoth_units", "game-art", "Wesnoth unit sprites by people, 64x64 (GPL-2+)", 12, None, None),
+    ("remix_icons", "icon", "Remix Icon glyphs by category, 64x64 (Apache-2.0)", 10, None, None),
+    ("flags", "symbolic", "flag-icons flags by continent, 64x64 (MIT)", 6, None, None),
+    ("emoji_twitter", "illustrative", "Twemoji by category, 64x64 (CC BY 4.0)", 9, None, None),
 )
 OFFLINE_TASKS: tuple[TaskInfo, ...] = tuple(
     TaskInfo(
