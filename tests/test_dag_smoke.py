@@ -121,7 +121,8 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
     _run(repo, env, *dvc, "commit", "--force", *groups)
 
     stages = ["render", "rewards", "sweep_spread", "controller", "final_sets", "pretrain",
-              "evaluate_reference", "evaluate", "cka", "figures", "sim_figures"]  # fmt: skip
+              "evaluate_reference", "evaluate", "cka", "figures", "sim_figures",
+              "task_sheet"]  # fmt: skip
     paper = Path(os.environ.get("TASK2SIM_PAPER_DIR", ROOT.parent / "shared" / "paper"))
     if (paper / "reward_db.json").is_file():  # the released files: supp. Table 1 runs too
         env["TASK2SIM_PAPER_DIR"] = str(paper)
@@ -142,7 +143,7 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
         for protocol in ("knn", "linear", "finetune"):
             assert set(metrics[method][protocol]) == {"seen", "unseen"}, (method, protocol)
     assert any(key.startswith("reference_") for key in metrics)
-    for figure in ("sweep_sets", "rewards", "cka", "final_per_task", "sim_parameters"):
+    for figure in ("sweep_sets", "rewards", "cka", "final_per_task", "sim_parameters", "tasks"):
         assert (repo / "results/figures" / f"{figure}.png").stat().st_size > 1000, figure
 
     second = _run(repo, env, *dvc, "repro", *stages)

@@ -18,17 +18,13 @@ def _base() -> dict:
 
 
 def test_project_params_are_valid():
+    """The default pool: every offline task of the registry, 8+ seen and 4+ unseen."""
+    from task2sim.datasets.registry import OFFLINE_TASKS
+
     params = load_params(PROJECT_PARAMS)
-    assert set(params.controller.seen) == {"digits", "fashion_mnist", "clipart", "emoji"}
-    assert set(params.controller.unseen) == {"mnist5k", "animals"}
-    assert set(params.tasks) == {
-        "digits",
-        "mnist5k",
-        "fashion_mnist",
-        "animals",
-        "clipart",
-        "emoji",
-    }
+    assert set(params.tasks) == {info.name for info in OFFLINE_TASKS}
+    assert len(params.controller.seen) >= 8 and len(params.controller.unseen) >= 4
+    assert set(params.controller.seen) | set(params.controller.unseen) == set(params.tasks)
 
 
 def test_mistyped_section_key_suggests_the_right_one():

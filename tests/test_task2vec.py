@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +22,7 @@ from task2sim.errors import Task2SimError
 from task2sim.params import PrepareParams, Task2VecParams, TaskEntry
 from task2sim.task2vec.distance import cosine, normalized_cosine
 from task2sim.task2vec.embed import embed_task, load_vectors, preprocess, select_pool
+from task2sim.task2vec.halves import embed_halves, halves, halves_table
 from task2sim.task2vec.probes import LITE0, build_probe, lite0_weights_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -167,20 +167,6 @@ def test_distances():
     assert normalized_cosine(a, c) == pytest.approx(normalized_cosine(c, a))
 
 
-def _halves(task: TaskData, seed: int = 123) -> list[TaskData]:
-    order = np.random.default_rng(seed).permutation(len(task.train_labels))
-    parts = np.array_split(order, 2)
-    return [
-        replace(
-            task,
-            name=f"{task.name}_{k}",
-            train_images=np.asarray(task.train_images[np.sort(p)]),
-            train_labels=np.asarray(task.train_labels[np.sort(p)]),
-        )
-        for k, p in enumerate(parts)
-    ]
-
-
 @pytest.fixture(scope="module")
 def digit_tasks(tmp_path_factory):
     out = tmp_path_factory.mktemp("tasks")
@@ -194,7 +180,7 @@ def test_two_halves_of_a_task_are_closer_than_another_task(digit_tasks):
     """digits split in two vs mnist5k (another digit task, so a hard case), ImageNet probe, the
     Task2Vec distance; reduced settings (the default-scale suite check is marked slow)."""
     params = Task2VecParams(image_size=32, fisher_samples=512, max_images=1000, fit_samples=5000)
-    first, second = (embed_task(h, params, 0)[0].vector for h in _halves(digit_tasks["digits"]))
+    first, second = (embed_task(h, params, 0)[0].vector for h in halves(digit_tasks["digits"]))
     other = embed_task(digit_tasks["mnist5k"], params, 0)[0].vector
     for distance in (normalized_cosine, cosine):  # the Task2Vec distance; the controller's view
         within = distance(first, second)
@@ -232,22 +218,23 @@ def test_halves_vs_tasks_on_the_offline_suite_at_default_settings(tmp_path_facto
     by the Task2Vec distance. (Plain cosine, the controller's view, is dominated by the stem
     layer's few channels and does not separate fashion_mnist from animals at this scale.)"""
     out = tmp_path_factory.mktemp("suite")
-    params = Task2VecParams()
-    vectors = {}
-    for name in OFFLINE:
-        task = prepare_task(name, TaskEntry(source=name), PrepareParams(), out / name)
-        for half in _halves(task):
-            vectors[half.name] = embed_task(half, params, 0)[0].vector
-    for name in OFFLINE:
-        within = normalized_cosine(vectors[f"{name}_0"], vectors[f"{name}_1"])
-        across = min(
-            normalized_cosine(vectors[f"{name}_{i}"], vectors[f"{other}_{j}"])
-            for other in OFFLINE
-            if other != name
-            for i in (0, 1)
-            for j in (0, 1)
-        )
-        assert within < across, (name, within, across)
+    tasks = {
+        name: prepare_task(name, TaskEntry(source=name), PrepareParams(), out / name)
+        for name in OFFLINE
+    }
+    table = halves_table(embed_halves(tasks, Task2VecParams(), 0), list(OFFLINE))
+    assert table["task2vec separated"].all(), table.to_string()
+
+
+def test_halves_table_names_the_nearest_other_task():
+    vectors = {"a_0": [1.0, 0.0, 0.0], "a_1": [0.9, 0.1, 0.0], "b_0": [0.0, 1.0, 0.0],
+               "b_1": [0.0, 0.9, 0.1], "c_0": [0.6, 0.4, 0.0], "c_1": [0.5, 0.5, 0.0]}  # fmt: skip
+    table = halves_table({k: np.array(v) for k, v in vectors.items()}, ["a", "b", "c"])
+    row = table.set_index("task").loc["a"]
+    assert row["cosine nearest task"] == "c"
+    assert row["cosine within"] == pytest.approx(cosine(vectors["a_0"], vectors["a_1"]))
+    assert row["cosine nearest other"] == pytest.approx(cosine(vectors["a_1"], vectors["c_0"]))
+    assert bool(row["cosine separated"])
 
 
 @pytest.mark.slow

@@ -22,6 +22,16 @@ def _cmd_sim_figures(args: argparse.Namespace) -> None:
     print(f"wrote {args.out / 'sim_parameters.png'} and {args.out / 'object_classes.png'}")
 
 
+def _cmd_task_sheet(args: argparse.Namespace) -> None:
+    from task2sim.datasets.format import load_task
+    from task2sim.params import load_params
+    from task2sim.report.task_sheet import task_sheet
+
+    names = list(load_params(args.params).tasks)
+    tasks = {name: load_task(args.tasks_dir / name) for name in names}
+    print(f"wrote {task_sheet(tasks, args.out)} ({len(tasks)} tasks)")
+
+
 def _read_json(path: Path):
     import json
 
@@ -94,6 +104,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     figures.add_argument("--params", type=Path, default=Path("params.yaml"))
     figures.add_argument("--out", type=Path, default=FIGURES_DIR, help="output folder")
     figures.set_defaults(func=_cmd_sim_figures)
+
+    sheet = sub.add_parser(
+        "task-sheet", help="one training image per class of every task (results/figures/tasks.png)"
+    )
+    sheet.add_argument("--params", type=Path, default=Path("params.yaml"))
+    sheet.add_argument("--tasks-dir", type=Path, default=Path("data/tasks"))
+    sheet.add_argument("--out", type=Path, default=FIGURES_DIR / "tasks.png", help="PNG to write")
+    sheet.set_defaults(func=_cmd_task_sheet)
 
     index = sub.add_parser(
         "render-index", help="check the 256 sweep sets, index them and draw one image of each"

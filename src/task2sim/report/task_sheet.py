@@ -1,0 +1,56 @@
+"""The task contact sheet: one training image of every class of every downstream task.
+
+A reader sees at a glance what each task asks for (resolution, colour, object or texture, symbol)
+before reading any number about it. Deterministic: the first training image of each class.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+from task2sim.atomic import atomic_write_bytes
+from task2sim.datasets.format import TaskData
+from task2sim.report.style import save_png
+
+
+def first_of_each_class(task: TaskData) -> list[np.ndarray]:
+    """The first training image of each class, as RGB uint8."""
+    labels = np.asarray(task.train_labels)
+    images = []
+    for label in range(len(task.classes)):
+        index = int(np.flatnonzero(labels == label)[0])
+        image = np.asarray(task.train_images[index])
+        images.append(np.repeat(image, 3, axis=2) if image.shape[2] == 1 else image)
+    return images
+
+
+def task_sheet(tasks: dict[str, TaskData], out: Path) -> Path:
+    """One row per task, one column per class (class names under the pictures)."""
+    import matplotlib.pyplot as plt
+
+    columns = max(len(task.classes) for task in tasks.values())
+    fig, axes = plt.subplots(
+        len(tasks), columns, figsize=(1.05 * columns + 1.2, 1.35 * len(tasks)), squeeze=False
+    )
+    for row, (name, task) in enumerate(tasks.items()):
+        images = first_of_each_class(task)
+        for col, ax in enumerate(axes[row]):
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col >= len(images):
+                ax.axis("off")
+                continue
+            ax.imshow(images[col], interpolation="nearest")
+            label = textwrap.shorten(str(task.classes[col]), width=16, placeholder="…")
+            ax.set_xlabel(label, fontsize=6, labelpad=1)
+        size = "x".join(str(s) for s in task.image_shape[:2])
+        colour = "grey" if task.image_shape[2] == 1 else "RGB"
+        axes[row][0].set_ylabel(f"{name}\n{size} {colour}", fontsize=7, rotation=0, ha="right",
+                                va="center", labelpad=6)  # fmt: skip
+    fig.suptitle("Downstream tasks: one training image per class", fontsize=9)
+    fig.tight_layout(pad=0.3, h_pad=0.6, w_pad=0.2)
+    atomic_write_bytes(out, save_png(fig))
+    return out
