@@ -425,21 +425,32 @@ def test_workers_zero_means_one_per_core_not_the_params_value(params_file, tmp_p
 
 
 # --- 6. one writer per output ----------------------------------------------------------------
-def test_second_writer_of_an_output_is_refused_and_the_first_finishes(
-    params_file, tmp_path, capsys
-):
-    out = tmp_path / "set"
+def _render_in_background(
+    params_file: Path, out: Path, shards_done: int
+) -> tuple[subprocess.Popen, Path, list[str]]:
+    """A 400-image render in 20 shards, in its own process, once `shards_done` shards exist."""
     params = yaml.safe_load(params_file.read_text())
     params["render"].update(images=400, size=32, shard_size=20)
     params_file.write_text(yaml.safe_dump(params))
     command = [sys.executable, "-m", "task2sim", "render", "255", "--params", str(params_file),
                "--out", str(out), "--quiet"]  # fmt: skip
-    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "TASK2SIM_WARM": "0"}
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     partial = partial_dir(out)
     deadline = time.monotonic() + 120
-    while not list(partial.glob("*.images.npy")):
-        assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+    while len(list(partial.glob("*.images.npy"))) < shards_done:
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.02)
+    return process, partial, command
+
+
+def test_second_writer_of_an_output_is_refused_and_the_first_finishes(
+    params_file, tmp_path, capsys
+):
+    out = tmp_path / "set"
+    first, partial, _ = _render_in_background(params_file, out, shards_done=1)
     assert _render(params_file, out) == 2
     line = _error_line(capsys)
     assert f"{out} is being written by task2sim process {first.pid}" in line
@@ -554,19 +565,8 @@ def test_out_of_space_in_a_folder_output_is_explained(
 
 def test_ctrl_c_prints_one_line_and_keeps_the_resumable_state(params_file, tmp_path):
     out = tmp_path / "set"
-    params = yaml.safe_load(params_file.read_text())
-    params["render"].update(images=400, size=32, shard_size=20)
-    params_file.write_text(yaml.safe_dump(params))
-    command = [sys.executable, "-m", "task2sim", "render", "255", "--params", str(params_file),
-               "--out", str(out), "--quiet"]  # fmt: skip
+    process, partial, command = _render_in_background(params_file, out, shards_done=2)
     env = {**os.environ, "TASK2SIM_WARM": "0"}
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)  # fmt: skip
-    partial = partial_dir(out)
-    deadline = time.monotonic() + 120
-    while len(list(partial.glob("*.images.npy"))) < 2:
-        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
-        time.sleep(0.02)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err

@@ -121,24 +121,14 @@ def render_for(config: int, params: Params, images: int, out: Path, force: bool 
 def _cmd_recommend(args: argparse.Namespace) -> None:
     from task2sim.atomic import atomic_write_json
     from task2sim.datasets.image_set import IMAGE_SET
-    from task2sim.datasets.imagefolder import split_folders
+    from task2sim.datasets.imagefolder import entry_from_cli, split_folders
     from task2sim.outputs import check_replaceable
-    from task2sim.params import cli_validated, load_params
+    from task2sim.params import load_params
 
     params = load_params(args.params)
     if args.render is not None and args.out is None:
         raise Task2SimError("--render N needs --out DIR for the image set")
-    entry = cli_validated(
-        TaskEntry,
-        {
-            "source": "imagefolder",
-            "path": str(args.imagefolder),
-            "size": args.size,
-            "skip_non_images": args.skip_non_images,
-        },
-        {"size": "--size", "path": "imagefolder"},
-        "tasks.<name>",
-    )
+    entry = entry_from_cli(args.imagefolder, args.size, args.skip_non_images)
     # Everything that can be refused is refused before the (slow) embedding.
     if not args.imagefolder.is_dir():
         raise Task2SimError(f"{args.imagefolder} is not a folder", "pass an ImageFolder root")

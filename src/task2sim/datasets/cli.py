@@ -52,29 +52,14 @@ _SHORT_STATUS = {"offline": "missing", "download": "to download", "manual": "man
 
 def _cmd_prepare(args: argparse.Namespace) -> None:
     """Build `data/tasks/<name>/` from params.yaml, or from an ImageFolder given on the line."""
+    from task2sim.datasets.imagefolder import entry_from_cli
     from task2sim.datasets.prepare import prepare_task
-    from task2sim.params import (
-        PrepareParams,
-        TaskEntry,
-        check_task_name,
-        cli_validated,
-        load_params,
-    )
+    from task2sim.params import PrepareParams, check_task_name, load_params
 
     if args.imagefolder:
         if not args.name or args.tasks:
             raise Task2SimError("--imagefolder needs --name NAME and no task names")
-        entry = cli_validated(
-            TaskEntry,
-            {
-                "source": "imagefolder",
-                "path": str(args.imagefolder),
-                "size": args.size,
-                "skip_non_images": args.skip_non_images,
-            },
-            {"size": "--size", "path": "--imagefolder"},
-            "tasks.<name>",
-        )
+        entry = entry_from_cli(args.imagefolder, args.size, args.skip_non_images)
         jobs = [(check_task_name(args.name), entry)]
         prepare_params = PrepareParams()
     else:

@@ -19,6 +19,7 @@ import numpy as np
 from task2sim.datasets.images import ResizeMode, is_image_file, load_images
 from task2sim.datasets.raw import RawTask, sha256_tree
 from task2sim.errors import Task2SimError
+from task2sim.params import TaskEntry, cli_validated
 
 log = logging.getLogger(__name__)
 DEFAULT_SIZE = 64
@@ -110,6 +111,14 @@ LAYOUT_FIX = (
     "lay it out as ROOT/<class>/<image>, or as ROOT/train/<class>/<image> with ROOT/test/ "
     "and/or ROOT/val/ beside it (no other top-level folders)"
 )
+
+
+def entry_from_cli(folder: Path, size: int | None, skip_non_images: bool) -> TaskEntry:
+    """The task entry of an ImageFolder named on the command line, validated like params.yaml
+    (`--size` out of range fails naming the flag)."""
+    data = {"source": "imagefolder", "path": str(folder), "size": size,
+            "skip_non_images": skip_non_images}  # fmt: skip
+    return cli_validated(TaskEntry, data, {"size": "--size", "path": "imagefolder"}, "tasks.<name>")
 
 
 def _looks_like_split(folder: Path) -> bool:

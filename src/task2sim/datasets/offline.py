@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import gzip
 import importlib.metadata
-import json
 import os
 import pickle
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,6 +21,7 @@ import numpy as np
 from task2sim.datasets.images import load_images
 from task2sim.datasets.offline_extra import (
     elpv_missing,
+    emoji_images,
     emoji_twitter_missing,
     flags_missing,
     game_textures_missing,
@@ -37,7 +36,13 @@ from task2sim.datasets.offline_extra import (
     tuxpaint_missing,
     wesnoth_units_missing,
 )
-from task2sim.datasets.raw import RawTask, sha256_file, sha256_tree
+from task2sim.datasets.raw import (
+    RawTask,
+    debian_version,
+    python_version,
+    sha256_file,
+    sha256_tree,
+)
 from task2sim.errors import Task2SimError
 from task2sim.params import TaskEntry
 from task2sim.paths import deps_dir
@@ -67,24 +72,13 @@ CLIPART_CLASSES = [
     "food/desserts", "food/fruit", "plants/flowers", "recreation/music", "recreation/sports",
     "transportation/boating", "transportation/vehicles",
 ]  # fmt: skip
-EMOJI_DROPPED_CATEGORIES = {"Component"}  # skin-tone swatches, not pictures
 
 
 def _package_version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        raise Task2SimError(f"Python package '{dist}' is not installed", BOOTSTRAP_FIX) from None
-
-
-def _debian_version(package: str) -> str:
-    try:
-        out = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
-        )
-    except FileNotFoundError:
-        return "unknown (no dpkg)"
-    return out.stdout.strip() if out.returncode == 0 else "unknown (not a Debian package here)"
+    version = python_version(dist)
+    if version is None:
+        raise Task2SimError(f"Python package '{dist}' is not installed", BOOTSTRAP_FIX)
+    return version
 
 
 def _python_package_missing(dist: str) -> str | None:
@@ -191,7 +185,7 @@ def load_fashion_mnist(entry: TaskEntry) -> RawTask:
         classes=list(FASHION_CLASSES),
         provenance={
             "source": f"Debian dataset-fashion-mnist ({FASHION_DIR})",
-            "package": f"dataset-fashion-mnist=={_debian_version('dataset-fashion-mnist')}",
+            "package": f"dataset-fashion-mnist=={debian_version('dataset-fashion-mnist')}",
             "inputs_sha256": {
                 name: sha256_file(FASHION_DIR / name) for name in FASHION_FILES.values()
             },
@@ -279,7 +273,7 @@ def load_clipart(entry: TaskEntry) -> RawTask:
         classes=list(CLIPART_CLASSES),
         provenance={
             "source": f"Debian openclipart-png ({CLIPART_DIR})",
-            "package": f"openclipart-png=={_debian_version('openclipart-png')}",
+            "package": f"openclipart-png=={debian_version('openclipart-png')}",
             "inputs_sha256": {"all images": sha256_tree(paths, Path("/"))},
             "dropped_ambiguous": sum(len(labels) > 1 for labels in owners.values()),
             "size": size,
@@ -303,17 +297,7 @@ def load_emoji(entry: TaskEntry) -> RawTask:
     if problem:
         raise Task2SimError(problem, BOOTSTRAP_FIX)
     root = _emoji_root()
-    records = json.loads((root / "emoji.json").read_text(encoding="utf-8"))
-    kept = sorted(
-        (
-            r
-            for r in records
-            if r.get("has_img_google") and r["category"] not in EMOJI_DROPPED_CATEGORIES
-        ),
-        key=lambda r: r["unified"],
-    )
-    classes = sorted({r["category"] for r in kept})
-    paths = [root / "img" / "google" / "64" / r["image"] for r in kept]
+    kept, classes, paths = emoji_images(root, "google")
     size = entry.size or 64
     return RawTask(
         images=load_images(paths, size, entry.resize or "pad", "emoji"),

@@ -7,7 +7,7 @@ the source's own folders or metadata, and marks several renderings of one item w
 the split never puts a near-duplicate of a test image in training. Where a source is large, a
 per-class cap keeps evenly spaced files of the sorted list; the cap is in the provenance.
 
-This module imports nothing from `offline.py` (which imports it), so its small helpers are its own.
+This module imports nothing from `offline.py` (which imports it); provenance helpers are `raw`'s.
 SVG sources are rasterised with resvg (PyPI `resvg-py`, a self-contained wheel).
 """
 
@@ -19,7 +19,6 @@ import io
 import json
 import os
 import re
-import subprocess
 import warnings
 import zipfile
 from collections.abc import Sequence
@@ -30,7 +29,13 @@ import numpy as np
 from PIL import Image
 
 from task2sim.datasets.images import ResizeMode, fit_square, load_images, to_rgb
-from task2sim.datasets.raw import RawTask, sha256_file, sha256_tree
+from task2sim.datasets.raw import (
+    RawTask,
+    debian_version,
+    python_version,
+    sha256_file,
+    sha256_tree,
+)
 from task2sim.errors import Task2SimError
 from task2sim.params import TaskEntry
 from task2sim.paths import deps_dir
@@ -77,23 +82,6 @@ ELPV_CLASSES = ["defect p=0", "defect p=1/3", "defect p=2/3", "defect p=1"]
 
 
 # --- helpers --------------------------------------------------------------------------------------
-def _debian_version(package: str) -> str:
-    try:
-        out = subprocess.run(
-            ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
-        )
-    except FileNotFoundError:
-        return "unknown (no dpkg)"
-    return out.stdout.strip() if out.returncode == 0 else "unknown (not a Debian package here)"
-
-
-def _python_version(dist: str) -> str | None:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
-
-
 def _require(problem: str | None) -> None:
     if problem:
         raise Task2SimError(problem, BOOTSTRAP_FIX)
@@ -113,7 +101,7 @@ def _npm_missing(spec: str, marker: str) -> str | None:
 
 
 def _resvg_missing() -> str | None:
-    if _python_version(RESVG_DIST) is None:
+    if python_version(RESVG_DIST) is None:
         return f"Python package '{RESVG_DIST}' (SVG rasteriser) is not installed"
     return None
 
@@ -224,6 +212,25 @@ def rasterise_svgs(paths: list[Path], size: int, mode: ResizeMode) -> np.ndarray
 
 
 # --- emoji_twitter (npm emoji-datasource-twitter) -------------------------------------------------
+EMOJI_DROPPED_CATEGORIES = {"Component"}  # skin-tone swatches, not pictures
+
+
+def emoji_images(root: Path, style: str) -> tuple[list[dict], list[str], list[Path]]:
+    """An emoji-datasource package's emoji that have a `style` image, by code point, without
+    the Component category: (records, sorted category names, 64 px image paths)."""
+    records = json.loads((root / "emoji.json").read_text(encoding="utf-8"))
+    kept = sorted(
+        (
+            r
+            for r in records
+            if r.get(f"has_img_{style}") and r["category"] not in EMOJI_DROPPED_CATEGORIES
+        ),
+        key=lambda r: r["unified"],
+    )
+    classes = sorted({r["category"] for r in kept})
+    return kept, classes, [root / "img" / style / "64" / r["image"] for r in kept]
+
+
 def emoji_twitter_missing() -> str | None:
     return _npm_missing(EMOJI_TWITTER_NPM, "emoji.json")
 
@@ -233,13 +240,7 @@ def load_emoji_twitter(entry: TaskEntry) -> RawTask:
     a second rendering of the same items, so compare it with `emoji`, never pool the two."""
     _require(emoji_twitter_missing())
     root = _npm_root(EMOJI_TWITTER_NPM)
-    records = json.loads((root / "emoji.json").read_text(encoding="utf-8"))
-    kept = sorted(
-        (r for r in records if r.get("has_img_twitter") and r["category"] != "Component"),
-        key=lambda r: r["unified"],
-    )
-    classes = sorted({r["category"] for r in kept})
-    paths = [root / "img" / "twitter" / "64" / r["image"] for r in kept]
+    kept, classes, paths = emoji_images(root, "twitter")
     size = entry.size or DEFAULT_SIZE
     return merge_identical(
         RawTask(
@@ -307,7 +308,7 @@ def load_elpv(entry: TaskEntry) -> RawTask:
             classes=list(ELPV_CLASSES),
             provenance={
                 "source": "PyPI elpv-dataset (bundled images and labels.csv)",
-                "package": f"elpv-dataset=={_python_version(ELPV_DIST)}",
+                "package": f"elpv-dataset=={python_version(ELPV_DIST)}",
                 "license": "CC BY-NC-SA 4.0 (images; non-commercial), Apache-2.0 (code)",
                 "inputs_sha256": {
                     "labels.csv": sha256_file(folder / "labels.csv"),
@@ -351,7 +352,7 @@ def load_tuxpaint(entry: TaskEntry) -> RawTask:
             ),
             provenance={
                 "source": f"Debian tuxpaint-stamps-default ({TUXPAINT_DIR}, PNG stamps)",
-                "package": f"tuxpaint-stamps-default=={_debian_version('tuxpaint-stamps-default')}",
+                "package": f"tuxpaint-stamps-default=={debian_version('tuxpaint-stamps-default')}",
                 "license": "GPL-2",
                 "inputs_sha256": {"all images": sha256_tree(paths, TUXPAINT_DIR)},
                 "size": size,
@@ -409,7 +410,7 @@ def load_wesnoth_units(entry: TaskEntry) -> RawTask:
             groups=_wesnoth_groups(paths),
             provenance={
                 "source": f"Debian wesnoth-1.16-data ({WESNOTH_UNITS_DIR})",
-                "package": f"wesnoth-1.16-data=={_debian_version('wesnoth-1.16-data')}",
+                "package": f"wesnoth-1.16-data=={debian_version('wesnoth-1.16-data')}",
                 "license": "GPL-2+",
                 "per_class_cap": WESNOTH_CAP,
                 "inputs_sha256": {"all images": sha256_tree(paths, WESNOTH_UNITS_DIR)},
@@ -466,7 +467,7 @@ def load_game_textures(entry: TaskEntry) -> RawTask:
             groups=np.array(groups),
             provenance={
                 "source": f"Debian openarena-081-textures ({OPENARENA_PK3})",
-                "package": f"openarena-081-textures=={_debian_version('openarena-081-textures')}",
+                "package": f"openarena-081-textures=={debian_version('openarena-081-textures')}",
                 "license": "GPL-2+",
                 "inputs_sha256": {OPENARENA_PK3.name: sha256_file(OPENARENA_PK3)},
                 "size": size,
@@ -506,7 +507,7 @@ def load_remix_icons(entry: TaskEntry) -> RawTask:
             provenance={
                 "source": f"npm {REMIXICON_NPM} (icons/<category>/*.svg, rasterised by resvg)",
                 "package": REMIXICON_NPM,
-                "rasteriser": f"resvg-py=={_python_version(RESVG_DIST)}",
+                "rasteriser": f"resvg-py=={python_version(RESVG_DIST)}",
                 "license": "Apache-2.0",
                 "per_class_cap": f"{REMIX_CAP} icons",
                 "inputs_sha256": {"all images": sha256_tree(paths, root)},
@@ -543,7 +544,7 @@ def load_flags(entry: TaskEntry) -> RawTask:
             provenance={
                 "source": f"npm {FLAG_ICONS_NPM} (flags/4x3 and flags/1x1, rasterised by resvg)",
                 "package": FLAG_ICONS_NPM,
-                "rasteriser": f"resvg-py=={_python_version(RESVG_DIST)}",
+                "rasteriser": f"resvg-py=={python_version(RESVG_DIST)}",
                 "license": "MIT",
                 "inputs_sha256": {
                     "country.json": sha256_file(root / "country.json"),

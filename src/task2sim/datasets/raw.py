@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,25 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+def debian_version(package: str) -> str:
+    """The installed version of a Debian package, for a task's provenance."""
+    try:
+        out = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Version}", package], capture_output=True, text=True
+        )
+    except FileNotFoundError:
+        return "unknown (no dpkg)"
+    return out.stdout.strip() if out.returncode == 0 else "unknown (not a Debian package here)"
+
+
+def python_version(dist: str) -> str | None:
+    """The installed version of a Python distribution, None when it is not installed."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def sha256_file(path: Path) -> str:
