@@ -6,7 +6,6 @@ before reading any number about it. Deterministic: the first training image of e
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -27,13 +26,22 @@ def first_of_each_class(task: TaskData) -> list[np.ndarray]:
     return images
 
 
+def _short(label: str, width: int = 17) -> str:
+    """A class name cut to fit under its picture (the full names are in each task's classes)."""
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
 def task_sheet(tasks: dict[str, TaskData], out: Path) -> Path:
     """One row per task, one column per class (class names under the pictures)."""
     import matplotlib.pyplot as plt
 
     columns = max(len(task.classes) for task in tasks.values())
     fig, axes = plt.subplots(
-        len(tasks), columns, figsize=(1.05 * columns + 1.2, 1.35 * len(tasks)), squeeze=False
+        len(tasks),
+        columns,
+        figsize=(1.05 * columns + 1.2, 1.35 * len(tasks) + 0.4),
+        squeeze=False,
+        layout="constrained",
     )
     for row, (name, task) in enumerate(tasks.items()):
         images = first_of_each_class(task)
@@ -44,13 +52,11 @@ def task_sheet(tasks: dict[str, TaskData], out: Path) -> Path:
                 ax.axis("off")
                 continue
             ax.imshow(images[col], interpolation="nearest")
-            label = textwrap.shorten(str(task.classes[col]), width=16, placeholder="…")
-            ax.set_xlabel(label, fontsize=6, labelpad=1)
+            ax.set_xlabel(_short(str(task.classes[col])), fontsize=6, labelpad=1)
         size = "x".join(str(s) for s in task.image_shape[:2])
         colour = "grey" if task.image_shape[2] == 1 else "RGB"
         axes[row][0].set_ylabel(f"{name}\n{size} {colour}", fontsize=7, rotation=0, ha="right",
                                 va="center", labelpad=6)  # fmt: skip
     fig.suptitle("Downstream tasks: one training image per class", fontsize=9)
-    fig.tight_layout(pad=0.3, h_pad=0.6, w_pad=0.2)
     atomic_write_bytes(out, save_png(fig))
     return out
