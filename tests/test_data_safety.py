@@ -428,9 +428,10 @@ def test_workers_zero_means_one_per_core_not_the_params_value(params_file, tmp_p
 def _render_in_background(
     params_file: Path, out: Path, shards_done: int
 ) -> tuple[subprocess.Popen, Path, list[str]]:
-    """A 400-image render in 20 shards, in its own process, once `shards_done` shards exist."""
+    """A 6,000-image render in 150 shards (several seconds, so the test acts while it runs), in its
+    own process, once `shards_done` shards exist."""
     params = yaml.safe_load(params_file.read_text())
-    params["render"].update(images=400, size=32, shard_size=20)
+    params["render"].update(images=6000, size=32, shard_size=40)
     params_file.write_text(yaml.safe_dump(params))
     command = [sys.executable, "-m", "task2sim", "render", "255", "--params", str(params_file),
                "--out", str(out), "--quiet"]  # fmt: skip
@@ -455,7 +456,7 @@ def test_second_writer_of_an_output_is_refused_and_the_first_finishes(
     line = _error_line(capsys)
     assert f"{out} is being written by task2sim process {first.pid}" in line
     assert first.wait(timeout=300) == 0, first.communicate()
-    assert len(list(out.glob("*.images.npy"))) == 20
+    assert len(list(out.glob("*.images.npy"))) == 150
     assert not partial.exists()
 
 
