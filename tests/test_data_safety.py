@@ -425,6 +425,12 @@ def test_workers_zero_means_one_per_core_not_the_params_value(params_file, tmp_p
 
 
 # --- 6. one writer per output ----------------------------------------------------------------
+def _default_sigint() -> None:
+    """A runner started in the background (as CI may be) ignores SIGINT, and children inherit
+    that; the command under test must see Ctrl-C as a terminal would send it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _render_in_background(
     params_file: Path, out: Path, shards_done: int
 ) -> tuple[subprocess.Popen, Path, list[str]]:
@@ -437,8 +443,9 @@ def _render_in_background(
                "--out", str(out), "--quiet"]  # fmt: skip
     env = {**os.environ, "TASK2SIM_WARM": "0"}
     process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
-    )
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_default_sigint,
+    )  # fmt: skip
     partial = partial_dir(out)
     deadline = time.monotonic() + 120
     while len(list(partial.glob("*.images.npy"))) < shards_done:
