@@ -18,7 +18,7 @@ from typing import Any
 
 from task2sim.errors import Task2SimError
 from task2sim.outputs import OutputKind, check_replaceable, output_lock
-from task2sim.scratch import temp_path
+from task2sim.scratch import remove_path, temp_path
 
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT)
 
@@ -107,10 +107,7 @@ def move_dir_into_place(ready: Path, final: Path, kind: OutputKind, force: bool 
         final.rename(old)
     ready.rename(final)
     if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink(missing_ok=True)
+        remove_path(old)
 
 
 def _write_via_scratch(path: Path, write: Any, needed: int) -> None:

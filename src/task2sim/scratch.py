@@ -49,7 +49,8 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _remove(path: Path) -> None:
+def remove_path(path: Path) -> None:
+    """Delete a file, link or folder tree at `path` (nothing there is fine)."""
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
     else:
@@ -66,7 +67,7 @@ def remove_stale(folder: Path, pattern: re.Pattern[str] = _OWNED) -> list[Path]:
     for entry in entries:
         match = pattern.search(entry.name)
         if match and not pid_alive(int(match.group(1))):
-            _remove(entry)
+            remove_path(entry)
             removed.append(entry)
     if removed:
         log.info("removed %d stale temporary file(s) of killed runs in %s", len(removed), folder)
@@ -139,6 +140,11 @@ def temp_path(target: Path) -> Path:
     return scratch_root(target) / f"{name}.{os.getpid()}-{next(_counter)}.tmp"
 
 
+def _digest(target: Path) -> str:
+    """A short key of an absolute target path, for names that must stay one per target."""
+    return hashlib.sha256(str(target).encode()).hexdigest()[:12]
+
+
 def partial_dir(target: Path) -> Path:
     """Where resumable work towards `target` is kept between runs (one per absolute target).
 
@@ -146,7 +152,7 @@ def partial_dir(target: Path) -> Path:
     so its partial folder carries that writer's PID and is swept with its other temporaries.
     """
     target = Path(os.path.abspath(target))
-    digest = hashlib.sha256(str(target).encode()).hexdigest()[:12]
+    digest = _digest(target)
     owner = next((m for m in map(_OWNED.search, target.parts) if m), None)
     suffix = f".{owner.group(1)}-0.tmp" if owner else ""
     return scratch_root(target) / f"{target.name}-{digest}.partial{suffix}"
@@ -155,7 +161,7 @@ def partial_dir(target: Path) -> Path:
 def lock_path(target: Path) -> Path:
     """The lock file that one writer of `target` holds while it works."""
     target = Path(os.path.abspath(target))
-    digest = hashlib.sha256(str(target).encode()).hexdigest()[:12]
+    digest = _digest(target)
     folder = scratch_root(target) / "locks"
     folder.mkdir(exist_ok=True)
     return folder / f"{target.name}-{digest}.lock"
