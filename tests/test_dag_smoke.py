@@ -66,8 +66,7 @@ def _smoke_params(pets: Path, toys: Path) -> dict:
         train=TINY_NET,
         max_train_images=24,
         max_test_images=24,
-        spread_seeds=[0, 1],
-        spread_extra_configs=[0],
+        scratch_seeds=2,
     )
     evaluate = params["evaluate"]
     evaluate.update(image_size=16, max_train_images=24, max_test_images=24, threads=1)
@@ -120,8 +119,8 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
     groups = sorted(str(p.relative_to(repo)) for p in (repo / "pipelines").glob("*/dvc.yaml"))
     _run(repo, env, *dvc, "commit", "--force", *groups)
 
-    stages = ["render", "rewards", "sweep_spread", "controller", "final_sets", "pretrain",
-              "evaluate_reference", "evaluate", "cka", "figures", "sim_figures",
+    stages = ["render", "rewards", "scratch", "sweep_spread", "controller", "final_sets",
+              "pretrain", "evaluate_reference", "evaluate", "cka", "figures", "sim_figures",
               "task_sheet"]  # fmt: skip
     paper = Path(os.environ.get("TASK2SIM_PAPER_DIR", ROOT.parent / "shared" / "paper"))
     if (paper / "reward_db.json").is_file():  # the released files: supp. Table 1 runs too
@@ -134,8 +133,11 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
 
     rewards = json.loads((repo / "results/rewards.json").read_text())
     spread = json.loads((repo / "results/sweep_spread.json").read_text())
-    assert set(spread["extra_configs"]) == {"c000"}  # re-trained beside c255 for the split
-    assert all("config noise std" in row and "config signal std" in row for row in spread["rows"])
+    assert spread["design"]["runs"] == 64 * 2  # the quarter design, two seeds a config
+    assert set(spread["tasks"]) == {"digits", "pets", "toys"}
+    assert all("r" in row["split_half"] for row in spread["tasks"].values())
+    runs = (repo / "results/reward_runs.csv").read_text().splitlines()
+    assert len(runs) == 1 + 3 * 64 * 2
     assert set(rewards) == {"digits", "pets", "toys"}
     assert len(rewards["digits"]) == NUM_CONFIGS
     metrics = json.loads((repo / "results/metrics.json").read_text())

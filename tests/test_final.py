@@ -240,8 +240,8 @@ def test_final_stages_end_to_end(project, capsys):
         str(ref_ft),
     )
     reference = json.loads(Path(p["reference"]).read_text())
-    assert list(reference) == ["efficientnet_lite0"]
-    assert set(reference["efficientnet_lite0"]) == {"a", "b"}
+    assert list(reference) == ["efficientnet_lite0", "scratch"]
+    assert set(reference["efficientnet_lite0"]) == set(reference["scratch"]) == {"a", "b"}
     saved = ref_ft / "efficientnet_lite0" / "a"
     assert read_meta(saved)["input_std"] == [0.5, 0.5, 0.5]
     assert isinstance(load_reference(saved), Renormalized)
@@ -271,6 +271,7 @@ def test_final_stages_end_to_end(project, capsys):
 
     metrics = json.loads(metrics_path.read_text())
     rows = ["task2sim", "domain_randomization", "random", "all_off", "reference_efficientnet_lite0"]
+    rows.append("reference_scratch")  # random init of the final backbones' architecture
     assert sorted(metrics) == sorted(rows)
     for row in rows:
         assert set(metrics[row]) == {"knn", "linear", "finetune"}
@@ -401,7 +402,7 @@ def test_dvc_stages_list_what_they_read():
         for name, stage in stages.items()
         if "do" not in stage and any(str(p).startswith("pretrain") for p in stage.get("params", []))
     }
-    assert touched <= {"final_sets", "pretrain", "evaluate", "cka", "figures"}
+    assert touched <= {"final_sets", "pretrain", "evaluate", "evaluate_reference", "cka", "figures"}
     assert {"final_sets", "pretrain"} <= touched
     assert "results/metrics.json" in str(stages["evaluate"]["metrics"])
     assert "data/final/backbones" in stages["evaluate"]["deps"]

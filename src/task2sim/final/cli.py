@@ -72,7 +72,7 @@ def _cmd_evaluate_reference(args: argparse.Namespace) -> None:
     params = load_params(args.params)
     start = time.perf_counter()
     tasks = {name: load_task(args.tasks_dir / name) for name in params.tasks}
-    rows = references(params.reference)
+    rows = references(params.reference, params.pretrain.train, params.pretrain.classes)
     work = work_dir(args.finetuned)
     results = {}
     with atomic_dir(args.finetuned, FINETUNED_BACKBONES) as tmp:

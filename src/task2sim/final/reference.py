@@ -22,11 +22,12 @@ from torch import nn
 
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.transforms import IMAGENET_MEAN, IMAGENET_STD
-from task2sim.params import ReferenceParams
+from task2sim.params import ReferenceParams, TrainRecipe
 
 LABELS = {
     "efficientnet_lite0": "EfficientNet-Lite0 (ImageNet-1k, real images)",
     "resnet50": "ResNet-50 (ImageNet-1k, real images)",
+    "scratch": "scratch: random initialisation, the final backbones' architecture",
 }
 
 
@@ -129,13 +130,36 @@ def _resnet50(path: Path) -> Callable[[], nn.Module]:
     return build
 
 
-def references(settings: ReferenceParams) -> list[Reference]:
-    """The reference rows params.yaml asks for, in table order."""
+def _scratch(recipe: TrainRecipe, classes: int) -> Callable[[], nn.Module]:
+    def build() -> nn.Module:
+        from task2sim.train.recipe import create_model
+
+        torch.random.default_generator.manual_seed(recipe.seed)
+        return create_model(recipe, classes).eval()
+
+    return build
+
+
+def references(
+    settings: ReferenceParams, recipe: TrainRecipe | None = None, classes: int = 0
+) -> list[Reference]:
+    """The reference rows params.yaml asks for, in table order; the scratch row (the pretrain
+    recipe's architecture at random initialisation, seeded by its seed) needs `recipe`."""
     from task2sim.final.store import code_digest, file_digest
     from task2sim.task2vec.probes import LITE0_MEAN_STD, LITE0_TIMM, lite0_weights_file
 
     code = code_digest("final/reference", "task2vec/probes")
     rows = []
+    if settings.scratch and recipe is not None:
+        meta = {
+            "model": recipe.model,
+            "model_kwargs": recipe.model_kwargs,
+            "num_classes": classes,
+            "reference": LABELS["scratch"],
+            "seed": recipe.seed,
+        }
+        identity = {"code": code, "recipe": recipe.model_dump(mode="json"), "classes": classes}
+        rows.append(Reference("scratch", _scratch(recipe, classes), meta, identity))
     if settings.efficientnet_lite0:
         mean, std = LITE0_MEAN_STD
         weights = lite0_weights_file()

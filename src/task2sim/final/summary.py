@@ -94,7 +94,7 @@ def metrics(plan: Plan, table: dict) -> dict[str, dict[str, dict[str, float]]]:
 def label(row: str) -> str:
     if row.startswith("reference_"):
         name = row.removeprefix("reference_")
-        return f"reference: {LABELS.get(name, name)}"
+        return LABELS[name] if name == "scratch" else f"reference: {LABELS.get(name, name)}"
     return METHOD_LABELS.get(row, row)
 
 

@@ -53,12 +53,17 @@ def _cmd_report(args: argparse.Namespace) -> None:
         for message in write_scale_report(experiment_rows(exps), args.out, args.tables):
             print(message)
         return
+    import pandas as pd
+
     from task2sim.controller.rewards import load_reward_table
     from task2sim.report.rewards_figure import rewards_figure
 
     if args.rewards.is_file():
         plan = _read_json(args.plan) if args.plan.is_file() else None
-        path = rewards_figure(load_reward_table(args.rewards), plan, args.out / "rewards.png")
+        scratch = _read_json(args.scratch) if args.scratch.is_file() else None
+        runs = pd.read_csv(args.runs) if args.runs.is_file() else None
+        table = load_reward_table(args.rewards)
+        path = rewards_figure(table, plan, args.out / "rewards.png", scratch, runs)
         print(f"wrote {path}" + ("" if plan else f" (no {args.plan}: methods not marked)"))
     else:
         print(f"skipped rewards.png: no {args.rewards} (`dvc repro rewards`)")
@@ -84,6 +89,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     report.add_argument("--rewards", type=Path, default=Path("results/rewards.json"))
     report.add_argument("--plan", type=Path, default=Path("results/final/plan.json"))
+    report.add_argument("--scratch", type=Path, default=Path("results/scratch.json"))
+    report.add_argument("--runs", type=Path, default=Path("results/reward_runs.csv"))
     report.add_argument("--cka", type=Path, default=Path("results/cka.json"))
     report.add_argument(
         "--from-exps", action="store_true",

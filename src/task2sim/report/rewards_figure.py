@@ -2,7 +2,10 @@
 
 Top: task x config heatmap of reward minus the task's mean over configs (raw levels differ
 between tasks far more than configs do within one). Below: each task's rewards sorted, the
-configs each method picked (plan.json, when present) marked on the curve.
+configs each method picked (plan.json, when present) marked on the curve, the measured sweep
+runs (reward_runs.csv) as dots at their config's rank, and the scratch row (random-init
+backbones, scratch.json) as a band of its mean ± 2 standard errors: configs above the band are
+where pre-training taught the network something 5-NN can use.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from task2sim.atomic import atomic_write_bytes
 from task2sim.controller.rewards import RewardTable
@@ -32,7 +36,13 @@ def _picks(plan: dict | None, task: str) -> dict[str, int]:
     return {m: int(c[task]) for m, c in methods.items() if task in c}
 
 
-def rewards_figure(table: RewardTable, plan: dict | None, out: Path) -> Path:
+def rewards_figure(
+    table: RewardTable,
+    plan: dict | None,
+    out: Path,
+    scratch: dict | None = None,
+    runs: pd.DataFrame | None = None,
+) -> Path:
     import matplotlib.pyplot as plt
 
     order = _task_order(table, plan)
@@ -63,6 +73,14 @@ def rewards_figure(table: RewardTable, plan: dict | None, out: Path) -> Path:
         row = values[k]
         rank = np.empty(256, int)
         rank[np.argsort(-row, kind="stable")] = np.arange(256)
+        if runs is not None:
+            mine = runs[runs["task"] == task]
+            ax.scatter(rank[mine["config"].to_numpy()], mine["top1"], s=4, color="0.55",
+                       alpha=0.6, linewidths=0, label="measured runs")  # fmt: skip
+        if scratch is not None and task in scratch.get("tasks", {}):
+            mean, sem = scratch["tasks"][task]["mean"], scratch["tasks"][task]["sem"]
+            ax.axhspan(mean - 2 * sem, mean + 2 * sem, color="tab:red", alpha=0.18, linewidth=0,
+                       label="scratch (random init), mean ± 2 s.e.")  # fmt: skip
         ax.plot(np.sort(row)[::-1], color="0.3", linewidth=1.2)
         ax.axhline(row.mean(), color="0.6", linestyle=":", linewidth=1)
         for i, (method, config) in enumerate(_picks(plan, task).items()):

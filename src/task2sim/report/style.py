@@ -15,6 +15,7 @@ METHOD_LABELS = {
     "all_off": "All off",
     "reference_efficientnet_lite0": "ImageNet (EffNet-Lite0)",
     "reference_resnet50": "ImageNet (ResNet-50)",
+    "reference_scratch": "Scratch (random init)",
 }
 METHOD_COLOURS = {
     "task2sim": "tab:red",
@@ -23,6 +24,7 @@ METHOD_COLOURS = {
     "all_off": "tab:gray",
     "reference_efficientnet_lite0": "black",
     "reference_resnet50": "tab:brown",
+    "reference_scratch": "tab:olive",
 }
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 SETS_DIR = Path("data/sets/sweep")
 TASKS_DIR = Path("data/tasks")
 SWEEP_DIR = Path("data/sweep")
 REWARDS_FILE = Path("results/rewards.json")
+RUNS_FILE = Path("results/reward_runs.csv")
+SCRATCH_FILE = Path("results/scratch.json")
 SPREAD_FILE = Path("results/sweep_spread.md")
 
 
@@ -55,6 +58,8 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
             f"{len(missing_sets)} sweep sets are not rendered (e.g. {missing_sets[0]})",
             "render them first: `dvc repro render`",
         )
+    if sweep.executor == "ray" or sweep.jobs > 1:  # pool and Ray workers must not fork
+        jobs = [replace(j, sweep=j.sweep.model_copy(update={"workers": 1})) for j in jobs]
     executor = make_executor(sweep.executor, jobs=sweep.jobs, address=sweep.address)
     start = time.perf_counter()
     finished = 0
@@ -65,20 +70,39 @@ def _cmd_sweep(args: argparse.Namespace) -> None:
 
 
 def _cmd_rewards(args: argparse.Namespace) -> None:
-    from task2sim.atomic import atomic_write_json
+    from task2sim.atomic import atomic_write_bytes, atomic_write_json
     from task2sim.params import load_params
-    from task2sim.sweep.rewards import gather_rewards
+    from task2sim.sweep.rewards import gather_runs, reward_table
 
     params = load_params(args.params)
-    table = gather_rewards(args.sweep_dir, list(params.tasks))
+    tasks = list(params.tasks)
+    runs = gather_runs(args.sweep_dir, tasks, params.sweep.design)
+    atomic_write_bytes(args.runs, runs.to_csv(index=False).encode("utf-8"))
+    table = reward_table(runs, tasks, params.sweep.table)
     atomic_write_json(args.out, table, sort_keys=False)  # keys in config index order
-    print(f"{args.out}: {len(table)} tasks x {len(next(iter(table.values())))} configs")
+    configs = runs["config"].nunique()
+    print(
+        f"{args.runs}: {len(runs) // len(tasks)} runs of {configs} configs; {args.out}: "
+        f"{len(table)} tasks x {len(next(iter(table.values())))} configs ({params.sweep.table})"
+    )
+
+
+def _cmd_scratch(args: argparse.Namespace) -> None:
+    from task2sim.atomic import atomic_write_json
+    from task2sim.params import load_params
+    from task2sim.sweep.scratch_row import score_scratch
+
+    params = load_params(args.params)
+    result = score_scratch(params, args.tasks_dir)
+    atomic_write_json(args.out, result)
+    for task, row in result["tasks"].items():
+        print(f"{task}: scratch 5-NN {row['mean']:.2f} ± {row['sem']:.2f} (s.e., n = {row['n']})")
 
 
 def _cmd_spread(args: argparse.Namespace) -> None:
     from task2sim.sweep.spread import measure_spread
 
-    measure_spread(args.params, args.sets, args.tasks_dir, args.rewards, args.out)
+    measure_spread(args.params, args.runs, args.scratch, args.out)
 
 
 def _cmd_pipelines(args: argparse.Namespace) -> None:
@@ -121,14 +145,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     rewards = sub.add_parser("rewards", help="gather the 256 sweep results into the reward table")
     rewards.add_argument("--params", type=Path, default=Path("params.yaml"))
     rewards.add_argument("--sweep-dir", type=Path, default=SWEEP_DIR)
-    rewards.add_argument("--out", type=Path, default=REWARDS_FILE)
+    rewards.add_argument("--out", type=Path, default=REWARDS_FILE, help="the reward table")
+    rewards.add_argument("--runs", type=Path, default=RUNS_FILE, help="every raw run (CSV)")
     rewards.set_defaults(func=_cmd_rewards)
 
-    spread = sub.add_parser(
-        "sweep-spread", help="reward spread across configs vs across training seeds of one config"
+    scratch = sub.add_parser(
+        "scratch",
+        help="score the sweep's architecture at random initialisation (the scratch row)",
     )
-    _common(spread)
-    spread.add_argument("--rewards", type=Path, default=REWARDS_FILE)
+    scratch.add_argument("--params", type=Path, default=Path("params.yaml"))
+    scratch.add_argument("--tasks-dir", type=Path, default=TASKS_DIR, help="prepared tasks")
+    scratch.add_argument("--out", type=Path, default=SCRATCH_FILE)
+    scratch.set_defaults(func=_cmd_scratch)
+
+    spread = sub.add_parser(
+        "sweep-spread",
+        help="learning, scratch, split-half reliability and effects of the reward sweep",
+    )
+    spread.add_argument("--params", type=Path, default=Path("params.yaml"))
+    spread.add_argument("--runs", type=Path, default=RUNS_FILE, help="every sweep run (CSV)")
+    spread.add_argument("--scratch", type=Path, default=SCRATCH_FILE, help="the scratch row")
     spread.add_argument("--out", type=Path, default=SPREAD_FILE)
     spread.set_defaults(func=_cmd_spread)
 

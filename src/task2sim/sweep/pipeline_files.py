@@ -44,11 +44,13 @@ RENDER_DEPS = (
 SWEEP_PARAMS = (
     "tasks",
     "sweep.train",
+    "sweep.design",
+    "sweep.replicates",
+    "sweep.workers",
     "sweep.max_train_images",
     "sweep.max_test_images",
     "evaluate.image_size",
     "evaluate.feature_batch_size",
-    "evaluate.threads",
     "evaluate.seed",
     "evaluate.knn",
 )
@@ -58,6 +60,9 @@ SWEEP_DEPS = (
     "src/task2sim/train",
     "src/task2sim/evaluate",
     "src/task2sim/sweep/job.py",
+    "src/task2sim/sweep/design.py",
+    "src/task2sim/sweep/rewards.py",
+    "src/task2sim/sweep/factorial.py",
 )
 
 
@@ -112,7 +117,8 @@ def group_yaml(configs: list[int]) -> str:
             RENDER_DEPS,
             "data/sets/sweep/${item}",
         )
-        + "\n  # A sweep backbone pre-trained on that set, scored by 5-NN on every task.\n"
+        + "\n  # The sweep's runs on that set (one per replicate, if the config is in\n"
+        + "  # sweep.design), each pre-trained with its own seed, scored by 5-NN on every task.\n"
         + _stage(
             "sweep", items, "task2sim sweep ${item}", SWEEP_PARAMS, SWEEP_DEPS, "data/sweep/${item}"
         )

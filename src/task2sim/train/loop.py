@@ -38,6 +38,7 @@ from task2sim.outputs import check_replaceable, output_lock
 from task2sim.params import TrainRecipe
 from task2sim.scratch import partial_dir
 from task2sim.train import distributed
+from task2sim.train.augment import IMAGENET_MEAN, IMAGENET_STD
 from task2sim.train.checkpoint import (
     CHECKPOINT,
     STATE_FILE,
@@ -120,6 +121,7 @@ def _pretrain(
         raise Task2SimError(
             f"{set_dir} has labels outside its {len(class_names)} classes", "re-render the set"
         )
+    images, labels, held_images, held_labels = _split_holdout(images, labels, recipe, set_dir)
     set_hash = hashlib.sha256((set_dir / "meta.json").read_bytes()).hexdigest()
     fingerprint = _fingerprint(recipe, set_hash, ctx.world_size)
     partial = partial_dir(out)
@@ -168,13 +170,17 @@ def _pretrain(
                     )
                 ctx.barrier()
 
+    heldout = pretext_top1(distributed.unwrap(model), held_images, held_labels, recipe.image_size)
     meta = _meta(recipe, parts, class_names, image_set.meta, set_hash, history, ctx)
+    meta["heldout_top1"] = heldout
     if ctx.is_main:
         write_checkpoint(partial, distributed.unwrap(model), meta)
         (partial / STATE_FILE).unlink(missing_ok=True)
         (partial / JOB_FILE).unlink(missing_ok=True)
         move_dir_into_place(partial, out, CHECKPOINT, force)
         if live is not None:
+            if heldout is not None:
+                live.log_metric("pretext/heldout_top1", heldout, plot=False)
             live.end()
     ctx.barrier()
     trained = (recipe.epochs - start) * per_epoch
@@ -193,9 +199,53 @@ def _pretrain(
         "epochs": recipe.epochs,
         "resumed_from": start,
         "final_loss": history[-1]["loss"],
+        "heldout_top1": heldout,
         "seconds": time.perf_counter() - started,
         "img_per_s": trained / train_seconds if train_seconds else 0.0,
     }
+
+
+def _split_holdout(
+    images: np.ndarray, labels: np.ndarray, recipe: TrainRecipe, set_dir: Path
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(train images, labels, held-out images, labels): the set's last `holdout_images`.
+
+    Scenes are drawn independently per image and labels cycle through the classes, so the tail
+    is a class-balanced sample of the same distribution that training never sees."""
+    held = recipe.holdout_images
+    if held == 0:
+        return images, labels, images[:0], labels[:0]
+    if held >= len(labels):
+        raise Task2SimError(
+            f"holdout_images {held} leaves nothing to train on in {set_dir} ({len(labels)} images)",
+            "lower holdout_images or render more images",
+        )
+    return images[:-held], labels[:-held], images[-held:], labels[-held:]
+
+
+@torch.no_grad()
+def pretext_top1(
+    model: torch.nn.Module, images: np.ndarray, labels: np.ndarray, image_size: int
+) -> float | None:
+    """Top-1 % of the trained classifier on held-out rendered images: resize, normalise, no
+    augmentation. None without held-out images."""
+    if len(labels) == 0:
+        return None
+    model.eval()
+    correct = 0
+    for start in range(0, len(labels), 256):
+        x = torch.from_numpy(np.ascontiguousarray(images[start : start + 256]))
+        x = x.permute(0, 3, 1, 2).float() / 255.0
+        if x.shape[-1] != image_size or x.shape[-2] != image_size:
+            x = torch.nn.functional.interpolate(
+                x, size=(image_size, image_size), mode="bilinear", antialias=True
+            )
+        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        device = next(model.parameters()).device
+        predicted = model(((x - mean) / std).to(device)).argmax(1).cpu().numpy()
+        correct += int((predicted == np.asarray(labels[start : start + 256])).sum())
+    return round(100.0 * correct / len(labels), 2)
 
 
 def train_epoch(
