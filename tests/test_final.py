@@ -286,7 +286,10 @@ def test_final_stages_end_to_end(project, capsys):
     table = pd.read_csv(tables / "final.csv")
     assert list(table.columns) == ["method", "protocol", "a", "b", "seen", "unseen"]
     assert len(table) == len(rows) * 3
-    assert "EfficientNet-Lite0" in (tables / "final.md").read_text()
+    final_md = (tables / "final.md").read_text()
+    assert "EfficientNet-Lite0" in final_md and "scratch: random initialisation" in final_md
+    assert "Did the final backbones learn their pretext task?" in final_md
+    assert "median held-out pretext top-1" in final_md or "not measured" in final_md
     assert figure.read_bytes()[:4] == b"\x89PNG"
 
     # Fine-tuned copies for CKA: load_backbone reads them; numbers equal `task2sim evaluate`'s.

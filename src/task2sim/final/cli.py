@@ -103,7 +103,7 @@ def _cmd_evaluate_final(args: argparse.Namespace) -> None:
     from task2sim.final.evaluate import evaluate_backbones
     from task2sim.final.figure import draw_per_task
     from task2sim.final.plan import read_plan
-    from task2sim.final.summary import read_reference, rows, write_summary
+    from task2sim.final.summary import pretext_check, read_reference, rows, write_summary
     from task2sim.params import load_params
 
     params = load_params(args.params)
@@ -115,7 +115,8 @@ def _cmd_evaluate_final(args: argparse.Namespace) -> None:
     )
     atomic_write_json(args.out, evaluation)
     table = rows(plan, evaluation, reference)
-    summary = write_summary(plan, table, args.metrics, args.tables)
+    pretext = pretext_check(plan, args.backbones, params.pretrain.classes)
+    summary = write_summary(plan, table, args.metrics, args.tables, pretext)
     draw_per_task(plan, table, args.figure)
     for row, per_protocol in summary.items():
         means = ", ".join(

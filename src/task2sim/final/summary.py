@@ -124,8 +124,42 @@ def markdown(plan: Plan, data: pd.DataFrame) -> str:
     return intro + shown.to_markdown(index=False, floatfmt=".2f") + "\n"
 
 
+def pretext_check(plan: Plan, backbones_dir: Path, classes: int) -> str:
+    """Did the final backbones learn their pretext task? Each one's held-out pretext top-1 and
+    final train loss (from its meta.json), the median against max(50 %, 5x chance)."""
+    from task2sim.sim.config import stage_name
+    from task2sim.train.checkpoint import read_meta
+
+    rows = []
+    for config in plan.configs:
+        meta = read_meta(Path(backbones_dir) / stage_name(config))
+        rows.append(
+            {
+                "backbone": stage_name(config),
+                "held-out pretext top-1 (%)": meta.get("heldout_top1"),
+                "final train loss": round(float(meta["final_train_loss"]), 4),
+            }
+        )
+    data = pd.DataFrame(rows)
+    heldout = data["held-out pretext top-1 (%)"].dropna().astype(float)
+    bar = max(50.0, 500.0 / classes)
+    if heldout.empty:
+        verdict = "no held-out images (pretrain.train.holdout_images is 0): not measured."
+    else:
+        met = "met" if heldout.median() >= bar else "not met"
+        verdict = (
+            f"median held-out pretext top-1 {heldout.median():.1f} % over {len(heldout)} "
+            f"backbones (chance {100 / classes:.0f} %, bar {bar:.0f} %: {met})."
+        )
+    return (
+        "\n## Did the final backbones learn their pretext task?\n\nEach backbone's top-1 on the "
+        "last `pretrain.train.holdout_images` images of its set, never trained on, no "
+        f"augmentation: {verdict}\n\n" + data.to_markdown(index=False) + "\n"
+    )
+
+
 def write_summary(
-    plan: Plan, table: dict, metrics_path: Path, tables_dir: Path
+    plan: Plan, table: dict, metrics_path: Path, tables_dir: Path, pretext: str = ""
 ) -> dict[str, dict[str, dict[str, float]]]:
     """results/metrics.json, results/tables/final.csv and final.md; returns the metrics."""
     summary = metrics(plan, table)
@@ -133,5 +167,6 @@ def write_summary(
     atomic_write_json(metrics_path, summary)
     tables_dir = Path(tables_dir)
     atomic_write_bytes(tables_dir / "final.csv", data.to_csv(index=False).encode("utf-8"))
-    atomic_write_bytes(tables_dir / "final.md", markdown(plan, data).encode("utf-8"))
+    text = markdown(plan, data) + pretext
+    atomic_write_bytes(tables_dir / "final.md", text.encode("utf-8"))
     return summary

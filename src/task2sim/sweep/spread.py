@@ -13,6 +13,7 @@ Four questions, each answered per task from `results/reward_runs.csv` (every swe
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,16 @@ SCRATCH_Z = 3.0
 def learning_bar(classes: int) -> float:
     """The held-out pretext top-1 a sweep must reach: 50 % or 5x chance, whichever is higher."""
     return max(50.0, 5 * 100.0 / classes)
+
+
+def runs_for_reliability(
+    r_half: float, half_runs: int, target: float = RELIABILITY_BAR
+) -> int | None:
+    """Runs the table would need for reliability `target`, by the Spearman-Brown prophecy from
+    the half-table correlation `r_half` of `half_runs` runs (None: no signal measured)."""
+    if not r_half > 0:
+        return None
+    return math.ceil(half_runs * target * (1 - r_half) / (r_half * (1 - target)))
 
 
 def measure_spread(params_path: Path, runs_path: Path, scratch_path: Path, out: Path) -> dict:
@@ -116,12 +127,14 @@ def _task(params: Params, runs: pd.DataFrame, scratch_row: dict) -> dict:
         "main_effects": dict(zip(PARAM_NAMES, fit.main_effects.tolist(), strict=True)),
         "main_effect_se": dict(zip(PARAM_NAMES, fit.main_effect_errors.tolist(), strict=True)),
         "variance_split": sum_of_squares_split(runs),
+        "sum_of_squares": float(((runs["top1"] - runs["top1"].mean()) ** 2).sum()),
     }
     try:
         half = split_half(runs, sweep.design, sweep.replicates, sweep.table)
         row["split_half"] = {
             "r": half.r,
             "spearman_brown": half.spearman_brown,
+            "runs_for_bar": runs_for_reliability(half.r, len(runs) // 2),
             "significant_main_effects": half.significant,
             "agreeing_signs": half.agreeing,
         }
@@ -131,16 +144,25 @@ def _task(params: Params, runs: pd.DataFrame, scratch_row: dict) -> dict:
 
 
 def _paper_split() -> dict | None:
-    """Main / two-way / higher-order shares of the paper's released reward table (its tasks'
-    mean), or None where the file is not available offline."""
+    """Main / two-way / higher-order shares of the paper's released reward table, pooled over
+    its tasks (each task weighted by its sum of squares), or None where the file is not
+    available offline."""
     from task2sim.controller.paper import load_paper_rewards
 
     try:
         table = load_paper_rewards(allow_download=False)
     except Task2SimError:
         return None
-    splits = [variance_split(row) for row in table.values]
-    return {k: float(np.mean([s[k] for s in splits])) for k in splits[0]} | {"tasks": len(splits)}
+    weights = [float(np.sum((row - row.mean()) ** 2)) for row in table.values]
+    return _pooled([variance_split(row) for row in table.values], weights) | {"tasks": len(weights)}
+
+
+def _pooled(splits: list[dict[str, float]], weights: list[float]) -> dict[str, float]:
+    """Shares of the summed sum of squares over tasks (the tasks' shares weighted by their SS)."""
+    total = sum(weights) or 1.0
+    return {
+        k: sum(s[k] * w for s, w in zip(splits, weights, strict=True)) / total for k in splits[0]
+    }
 
 
 def _summary(report: dict) -> dict:
@@ -149,17 +171,23 @@ def _summary(report: dict) -> dict:
     significant = sum(h["significant_main_effects"] for h in halves)
     agreeing = sum(h["agreeing_signs"] for h in halves)
     reliable = sum(h["spearman_brown"] >= RELIABILITY_BAR for h in halves)
+    needed = sorted(h["runs_for_bar"] or math.inf for h in halves)
+    share = math.ceil(2 * len(needed) / 3) if needed else 0
     beats = sum(r["versus_scratch"]["z"] > SCRATCH_Z for r in rows)
     ours = [r["variance_split"] for r in rows]
+    weights = [r["sum_of_squares"] for r in rows]
     return {
         "tasks": len(report["tasks"]),
         "beats_scratch": beats,
         "reliable_tasks": reliable,
         "reliability_measured": len(halves),
+        "runs_for_bar_on_two_thirds": needed[share - 1]
+        if share and math.isfinite(needed[share - 1])
+        else None,
         "significant_main_effects": significant,
         "agreeing_signs": agreeing,
         "sign_agreement": agreeing / significant if significant else None,
-        "mean_variance_split": {k: float(np.mean([s[k] for s in ours])) for k in ours[0]},
+        "pooled_variance_split": _pooled(ours, weights),
     }
 
 
@@ -206,7 +234,15 @@ def render_text(report: dict) -> str:
         f"Spearman-Brown reliability >= {RELIABILITY_BAR} on **{s['reliable_tasks']} of "
         f"{s['reliability_measured']}** tasks; main effects with |t| >= {SIGNIFICANT_T:g} in one "
         f"half: {s['significant_main_effects']}, same sign in the other: {s['agreeing_signs']}"
-        + (f" (**{100 * agreement:.0f} %**)." if agreement is not None else "."),
+        + (f" (**{100 * agreement:.0f} %**)." if agreement is not None else ".")
+        + " The last column is the Spearman-Brown prophecy from the half-table correlation: "
+        f"runs of this design a task would need for reliability {RELIABILITY_BAR} (-: no signal "
+        "measured); two thirds of the tasks would reach it at "
+        + (
+            f"**{s['runs_for_bar_on_two_thirds']} runs** ({d['runs']} now)."
+            if s["runs_for_bar_on_two_thirds"]
+            else "no finite number of runs measured here."
+        ),
         "",
         _reliability_table(report).to_markdown(index=False),
         "",
@@ -261,6 +297,7 @@ def _reliability_table(report: dict) -> pd.DataFrame:
                 else "no",
                 "significant main effects": half["significant_main_effects"],
                 "same sign": half["agreeing_signs"],
+                f"runs for {RELIABILITY_BAR}": half["runs_for_bar"] or "-",
             }
         )
     return pd.DataFrame(rows)
@@ -279,19 +316,20 @@ def _effects_table(report: dict) -> pd.DataFrame:
 
 
 def _split_text(report: dict) -> str:
-    mean = report["summary"]["mean_variance_split"]
+    mean = report["summary"]["pooled_variance_split"]
     paper = report["paper_variance_split"]
     ours = (
-        f"Our runs (mean over tasks, share of the sum of squares about the mean): main effects "
-        f"{100 * mean['main']:.0f} %, two-way interactions {100 * mean['two_way']:.0f} %, "
+        f"Our runs (share of the sum of squares about each task's mean, pooled over tasks): main "
+        f"effects {100 * mean['main']:.0f} %, two-way interactions {100 * mean['two_way']:.0f} %, "
         f"higher orders / lack of fit {100 * mean['lack_of_fit']:.0f} %, seed noise "
         f"{100 * mean['seed_noise']:.0f} %."
     )
     if paper is None:
         return ours + " The paper's released table is not available offline here."
     return ours + (
-        f" The paper's released `reward_db.json` ({paper['tasks']} tasks, one run per config, "
-        f"so its noise is inside the orders): main {100 * paper['main']:.0f} %, two-way "
+        f" The paper's released `reward_db.json` ({paper['tasks']} tasks, pooled the same way; "
+        f"one run per config, so its noise sits inside the orders): main "
+        f"{100 * paper['main']:.0f} %, two-way "
         f"{100 * paper['two_way']:.0f} %, higher {100 * paper['higher']:.0f} %. Our "
         f"`rewards.json` itself has no higher orders when it is the fitted main + two-way model."
     )
