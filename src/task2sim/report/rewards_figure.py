@@ -65,7 +65,7 @@ def rewards_figure(
     ax.set_yticks(range(len(order)), names, fontsize=8)
     ax.set_xticks(range(0, 256, 32))
     ax.set_xlabel("config index (bit 128 = pose_rot ... bit 1 = materials)")
-    ax.set_title("5-NN reward minus the task's mean over the 256 configs (points)")
+    ax.set_title("rewards.json (5-NN top-1) minus the task's mean over the 256 configs (points)")
     top.colorbar(image, ax=ax, label="points", shrink=0.9)
     axes = bottom.subplots(nrows, ncols, squeeze=False)
     for k, (task, role) in enumerate(order):
@@ -88,7 +88,7 @@ def rewards_figure(
                        color=method_colour(method, i), zorder=3,
                        label=f"{method_label(method)}")  # fmt: skip
         ax.set_title(f"{task}" + (f" ({role})" if role else ""), fontsize=9)
-        ax.set_xlabel("configs by reward (rank)", fontsize=8)
+        ax.set_xlabel("configs by rewards.json value (rank)", fontsize=8)
         ax.set_ylabel("5-NN top-1 (%)", fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
