@@ -66,14 +66,9 @@ def _reference_pretrained(name: str, params: Params) -> Source:
     if name == LITE0:
         return Source(f"imagenet:{name}", lambda: build_probe(LITE0, "imagenet", 1000).model)
     if name == "scratch":  # the random-init row: its "pre-trained" network is the random one
-        from task2sim.final.reference import references
+        from task2sim.final.reference import scratch_network
 
-        (row,) = [
-            r
-            for r in references(params.reference, params.pretrain.train, params.pretrain.classes)
-            if r.name == "scratch"
-        ]
-        return Source("scratch", row.build)
+        return Source("scratch", scratch_network(params.pretrain.train, params.pretrain.classes))
     if name == "resnet50" and params.reference.resnet50_weights:
         weights = params.reference.resnet50_weights
         return Source(f"imagenet:{name}", lambda: build_probe(name, weights, 1000).model)

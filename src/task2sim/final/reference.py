@@ -130,7 +130,9 @@ def _resnet50(path: Path) -> Callable[[], nn.Module]:
     return build
 
 
-def _scratch(recipe: TrainRecipe, classes: int) -> Callable[[], nn.Module]:
+def scratch_network(recipe: TrainRecipe, classes: int) -> Callable[[], nn.Module]:
+    """A builder of the scratch row's network: `recipe`'s architecture, seeded by its seed."""
+
     def build() -> nn.Module:
         from task2sim.train.recipe import create_model
 
@@ -159,7 +161,7 @@ def references(
             "seed": recipe.seed,
         }
         identity = {"code": code, "recipe": recipe.model_dump(mode="json"), "classes": classes}
-        rows.append(Reference("scratch", _scratch(recipe, classes), meta, identity))
+        rows.append(Reference("scratch", scratch_network(recipe, classes), meta, identity))
     if settings.efficientnet_lite0:
         mean, std = LITE0_MEAN_STD
         weights = lite0_weights_file()

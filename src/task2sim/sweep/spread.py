@@ -89,11 +89,12 @@ def _design(params: Params, runs: pd.DataFrame) -> dict:
         "replicates": sweep.replicates,
         "runs": int(runs.drop_duplicates(["config", "replicate"]).shape[0]),
         "table": sweep.table,
-        "updates_per_run": _updates(params, runs),
+        "updates_per_run": _updates(params),
     }
 
 
-def _updates(params: Params, runs: pd.DataFrame) -> int:
+def _updates(params: Params) -> int:
+    """Optimizer updates of one sweep run: epochs x full batches of the non-held-out images."""
     recipe = params.sweep.train
     images = params.render.images - recipe.holdout_images
     return recipe.epochs * (images // recipe.batch_size)
