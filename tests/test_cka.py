@@ -107,12 +107,13 @@ def _project(tmp_path: Path, reference: bool = False) -> dict[str, Path]:
         "configs": [0, 5, 77, 255],
         "seen": ["digits"],
         "unseen": ["mnist5k"],
+        "seeds": [3, 4],  # CKA reads the first seed's backbones
     }
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     for config in plan["configs"]:
-        _backbone(tmp_path / "backbones" / f"c{config:03d}", config)
+        _backbone(tmp_path / "backbones" / f"c{config:03d}_s3", config)
         for task in ("digits", "mnist5k"):
-            _backbone(tmp_path / "finetuned" / f"c{config:03d}" / task, 1000 + config)
+            _backbone(tmp_path / "finetuned" / f"c{config:03d}_s3" / task, 1000 + config)
     if reference:
         for task in ("digits", "mnist5k"):
             folder = tmp_path / "ref" / "efficientnet_lite0" / task
@@ -164,7 +165,7 @@ def test_cka_command_end_to_end(tmp_path, capsys):
 
 def test_missing_backbone_is_named_with_its_stage(tmp_path, capsys):
     _project(tmp_path)
-    for folder in (tmp_path / "finetuned" / "c077" / "digits").iterdir():
+    for folder in (tmp_path / "finetuned" / "c077_s3" / "digits").iterdir():
         folder.unlink()
     assert _cli(tmp_path, "--no-figure") == 2
     err = capsys.readouterr().err

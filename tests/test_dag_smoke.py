@@ -123,9 +123,9 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
               "pretrain", "evaluate_reference", "evaluate", "cka", "figures", "sim_figures",
               "task_sheet"]  # fmt: skip
     paper = Path(os.environ.get("TASK2SIM_PAPER_DIR", ROOT.parent / "shared" / "paper"))
-    if (paper / "reward_db.json").is_file():  # the released files: supp. Table 1 runs too
+    if (paper / "reward_db.json").is_file():  # the released files: supp. Table 1 and LOTO too
         env["TASK2SIM_PAPER_DIR"] = str(paper)
-        stages.append("paper_controller")
+        stages += ["paper_controller", "loto"]
     first = _run(repo, env, *dvc, "repro", *stages)
     assert "Running stage 'pipelines/" not in first, "the recorded per-config stages re-ran"
     for stage in stages:
@@ -141,11 +141,21 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
     assert set(rewards) == {"digits", "pets", "toys"}
     assert len(rewards["digits"]) == NUM_CONFIGS
     metrics = json.loads((repo / "results/metrics.json").read_text())
-    for method in ("task2sim", "domain_randomization", "random", "all_off"):
+    for method in params["final"]["methods"]:
         for protocol in ("knn", "linear", "finetune"):
             assert set(metrics[method][protocol]) == {"seen", "unseen"}, (method, protocol)
     assert any(key.startswith("reference_") for key in metrics)
-    for figure in ("sweep_sets", "rewards", "cka", "final_per_task", "sim_parameters", "tasks"):
+    stats = json.loads((repo / "results/final/stats.json").read_text())
+    assert set(stats["rows"]) == set(metrics) and "sanity_gate" in stats
+    assert stats["seeds"] == params["final"]["seeds"]
+    evaluation = json.loads((repo / "results/final/evaluation.json").read_text())
+    assert {r["seed"] for r in evaluation} == set(params["final"]["seeds"])
+    assert (repo / "results/final/verdicts.md").read_text().count("| Task2Sim vs |") == 1
+    if "loto" in stages:
+        loto = json.loads((repo / "results/loto.json").read_text())
+        assert len(loto) == 2 and all(len(pool["tasks"]) in (3, 20) for pool in loto.values())
+    figures = ("sweep_sets", "rewards", "cka", "final_per_task", "final_summary")
+    for figure in (*figures, "sim_parameters", "tasks"):
         assert (repo / "results/figures" / f"{figure}.png").stat().st_size > 1000, figure
 
     second = _run(repo, env, *dvc, "repro", *stages)

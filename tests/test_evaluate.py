@@ -354,11 +354,26 @@ def test_cli_evaluate_and_grid_search_end_to_end(tmp_path, capsys):
     assert json.loads(out.read_text()) == results  # same numbers again
 
     grid_out = tmp_path / "grid.json"
-    grid_argv = ["grid-search", "--timm-model", "test_resnet", "--task", "toy"]
-    assert main([*grid_argv, "--protocol", "linear", "--out", str(grid_out), *common]) == 0
+    grid_argv = ["grid-search", "--timm-model", "test_resnet", "--tasks", "toy"]
+    assert main([*grid_argv, "--protocols", "linear", "--out", str(grid_out), *common]) == 0
     grid = json.loads(grid_out.read_text())
-    assert len(grid["linear"]["table"]) == 4 and grid["task"] == "toy"
+    assert len(grid["tasks"]["toy"]["linear"]["table"]) == 4
     assert "evaluate.linear.hparams.toy: {lr:" in capsys.readouterr().out
+
+    # --write-params puts each winner into params.yaml, keeping its comments and other keys
+    params.write_text("# the project's knobs\n" + params.read_text(), encoding="utf-8")
+    before = yaml.safe_load(params.read_text())
+    argv = [*grid_argv, "--protocols", "linear", "finetune", "--write-params", "--out"]
+    assert main([*argv, str(grid_out), *common]) == 0
+    after = yaml.safe_load(params.read_text())
+    grid = json.loads(grid_out.read_text())["tasks"]["toy"]
+    for protocol in ("linear", "finetune"):
+        best = {k: grid[protocol]["best"][k] for k in ("lr", "weight_decay", "batch_size")}
+        assert after["evaluate"][protocol]["hparams"] == {"toy": best}
+        after["evaluate"][protocol].pop("hparams")
+        before["evaluate"][protocol].pop("hparams", None)
+    assert after == before
+    assert params.read_text().startswith("# the project's knobs")
 
 
 def test_cli_errors_are_clear(tmp_path, capsys):
@@ -376,6 +391,6 @@ def test_cli_errors_are_clear(tmp_path, capsys):
     for argv, message in cases:
         assert main(["evaluate", *argv, *common]) == 2
         assert message in capsys.readouterr().err
-    grid_argv = ["grid-search", *model, "--task", "toy", "--protocol", "knn", *common]
+    grid_argv = ["grid-search", *model, "--tasks", "toy", "--protocols", "knn", *common]
     assert main(grid_argv) == 2
     assert "unknown protocol 'knn'" in capsys.readouterr().err

@@ -22,12 +22,14 @@ from task2sim.evaluate.protocols import evaluate_backbone
 from task2sim.final import cli as final_cli
 from task2sim.final.plan import build_plan, load_predictions, random_config, read_plan
 from task2sim.final.reference import Renormalized, load_reference, references
+from task2sim.final.stats import VERDICT_END, VERDICT_START
 from task2sim.params import ReferenceParams, load_params
 from task2sim.sim.config import index_to_key
 from task2sim.train.checkpoint import load_backbone, read_meta
 
 ROOT = Path(__file__).resolve().parents[1]
-PREDICTED = {"a": 5, "b": 5}
+PREDICTED = {"a": 5, "c": 5, "b": 5}
+SEEDS = [0, 1]
 TINY_TRAIN = {
     "model": "resnet10t",
     "model_kwargs": {"channels": [8, 16, 32, 64], "stem_width": 8},
@@ -43,8 +45,8 @@ TINY_EVALUATE = {
     "threads": 1,
     "max_train_images": 30,
     "max_test_images": 20,
-    "linear": {"epochs": 2, "milestones": [1]},
-    "finetune": {"epochs": 1, "milestones": [], "max_train_images": 16, "batch_size": 8},
+    "linear": {"epochs": 8, "milestones": [6], "batch_size": 8},
+    "finetune": {"epochs": 6, "milestones": [4], "max_train_images": 20, "batch_size": 8},
 }
 
 
@@ -88,8 +90,9 @@ def project(tmp_path_factory):
     root = tmp_path_factory.mktemp("final")
     os.environ["TASK2SIM_CACHE"] = str(root / "cache")
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    raw["tasks"] = {"a": {"source": "digits"}, "b": {"source": "digits"}}
-    raw["controller"] = {**raw["controller"], "seen": ["a"], "unseen": ["b"]}
+    raw["tasks"] = {name: {"source": "digits"} for name in ("a", "c", "b")}
+    raw["controller"] = {**raw["controller"], "seen": ["a", "c"], "unseen": ["b"]}
+    raw["final"] = {**raw["final"], "seeds": SEEDS, "workers": 2}
     raw["sim"] = {"classes": 3, "objects_per_class": 2, "skies": 2, "photos": False}
     raw["sim"]["background_height"] = 32
     raw["pretrain"] = {
@@ -105,8 +108,18 @@ def project(tmp_path_factory):
     raw["reference"] = {"efficientnet_lite0": True, "resnet50_weights": None}
     (root / "params.yaml").write_text(yaml.safe_dump(raw))
     rng = np.random.default_rng(0)
-    for name in ("a", "b"):
+    for name in ("a", "c", "b"):
         save_task(_task(name, rng), root / "tasks" / name)
+    # A reward table and Task2Vec vectors for the table-read methods: a's best is c017, c's c042.
+    table = {t: {index_to_key(i): 50.0 for i in range(256)} for t in ("a", "c", "b")}
+    table["a"][index_to_key(17)] = 90.0
+    table["c"][index_to_key(42)] = 90.0
+    table["b"][index_to_key(99)] = 95.0
+    (root / "rewards.json").write_text(json.dumps(table))
+    vectors = root / "task2vec"
+    vectors.mkdir()
+    for name, vector in {"a": [1.0, 0.1, 0.1], "c": [0.1, 1.0, 0.1], "b": [0.9, 0.2, 0.1]}.items():
+        np.save(vectors / f"{name}.npy", np.array(vector))
     predictions = {
         t: {"role": "x", "config": c, "key": index_to_key(c)} for t, c in PREDICTED.items()
     }
@@ -123,6 +136,8 @@ def _paths(root: Path) -> dict[str, str]:
         "logs": str(root / "results" / "logs"),
         "tasks": str(root / "tasks"),
         "reference": str(root / "results" / "reference.json"),
+        "rewards": str(root / "rewards.json"),
+        "vectors": str(root / "task2vec"),
     }
 
 
@@ -175,144 +190,140 @@ def test_predictions_errors_name_the_file_and_the_fix(tmp_path):
 # ---------------------------------------------------------------- the stages end to end
 
 
+def _final_sets(p: dict[str, str], root: Path) -> None:
+    _run(
+        "final-sets",
+        *("--params", p["params"], "--predictions", str(root / "predictions.json")),
+        *("--plan", p["plan"], "--out", p["sets"]),
+        *("--rewards", p["rewards"], "--vectors", p["vectors"]),
+    )
+
+
 def test_final_stages_end_to_end(project, capsys):
     p = _paths(project)
     root = project
-    _run(
-        "final-sets",
-        "--params",
-        p["params"],
-        "--predictions",
-        str(root / "predictions.json"),
-        "--plan",
-        p["plan"],
-        "--out",
-        p["sets"],
-    )
+    _final_sets(p, root)
     plan = read_plan(Path(p["plan"]))
     raw_plan = json.loads(Path(p["plan"]).read_text())
-    assert set(raw_plan) == {"methods", "configs", "seen", "unseen"}
+    assert set(raw_plan) == {"methods", "configs", "seen", "unseen", "seeds", "notes"}
     assert plan.methods["task2sim"] == PREDICTED and raw_plan["configs"] == plan.configs
+    assert plan.seeds == SEEDS
+    # the table-read methods: the seen tasks alone, the oracle each task's own best
+    assert plan.methods["oracle"] == {"a": 17, "c": 42, "b": 99}
+    assert plan.methods["nearest_task"] == {"a": 42, "c": 17, "b": 17}  # never itself
+    assert raw_plan["notes"]["nearest_task"] == {"a": "c", "c": "a", "b": "a"}
+    assert set(plan.methods["best_fixed"].values()) == {17}  # first of the tied seen means
     names = sorted(f"c{c:03d}" for c in plan.configs)
     assert sorted(d.name for d in Path(p["sets"]).iterdir()) == names
     meta = json.loads((Path(p["sets"]) / "c255" / "meta.json").read_text())
     assert meta["images"] == 16 and meta["size"] == 16 and len(meta["classes"]) == 3
 
-    _run(
-        "final-sets",
-        "--params",
-        p["params"],
-        "--predictions",
-        str(root / "predictions.json"),
-        "--plan",
-        p["plan"],
-        "--out",
-        p["sets"],
-    )
+    _final_sets(p, root)
     assert f"(0 rendered, {len(names)} reused)" in capsys.readouterr().out  # resumes cheaply
 
-    _run(
-        "pretrain-final",
-        "--params",
-        p["params"],
-        "--plan",
-        p["plan"],
-        "--sets",
-        p["sets"],
-        "--out",
-        p["backbones"],
-        "--logs",
-        p["logs"],
-    )
-    assert sorted(d.name for d in Path(p["backbones"]).iterdir()) == names
-    assert (Path(p["logs"]) / "c000" / "metrics.json").is_file()  # dvclive
+    pretrain_args = ("--params", p["params"], "--plan", p["plan"], "--sets", p["sets"])
+    _run("pretrain-final", *pretrain_args, "--out", p["backbones"], "--logs", p["logs"])
+    backbones = sorted(f"{n}_s{s}" for n in names for s in SEEDS)
+    assert sorted(d.name for d in Path(p["backbones"]).iterdir()) == backbones
+    assert (Path(p["logs"]) / "c000_s0" / "metrics.json").is_file()  # dvclive
+    # seeds differ in initialisation: different weights; the same seed again: the same bytes
+    first = (Path(p["backbones"]) / "c000_s0" / "model.pt").read_bytes()
+    assert first != (Path(p["backbones"]) / "c000_s1" / "model.pt").read_bytes()
+    assert read_meta(Path(p["backbones"]) / "c000_s1")["recipe"]["seed"] == 1
+    _run("pretrain-final", *pretrain_args, "--out", p["backbones"], "--logs", p["logs"])
+    assert f"0 trained, {len(backbones)} reused" in capsys.readouterr().out
+    assert (Path(p["backbones"]) / "c000_s0" / "model.pt").read_bytes() == first
 
     ref_ft = root / "data" / "reference_finetuned"
     _run(
         "evaluate-reference",
-        "--params",
-        p["params"],
-        "--tasks-dir",
-        p["tasks"],
-        "--out",
-        p["reference"],
-        "--finetuned",
-        str(ref_ft),
+        *("--params", p["params"], "--tasks-dir", p["tasks"]),
+        *("--out", p["reference"], "--finetuned", str(ref_ft)),
     )
-    reference = json.loads(Path(p["reference"]).read_text())
-    assert list(reference) == ["efficientnet_lite0", "scratch"]
-    assert set(reference["efficientnet_lite0"]) == set(reference["scratch"]) == {"a", "b"}
+    reference = pd.DataFrame.from_records(json.loads(Path(p["reference"]).read_text()))
+    assert sorted(reference["row"].unique()) == ["efficientnet_lite0", "scratch"]
+    scratch = reference[reference["row"] == "scratch"]
+    assert sorted(scratch["seed"].unique()) == SEEDS  # one random init per seed
+    assert reference[reference["row"] == "efficientnet_lite0"]["seed"].isna().all()
+    assert len(reference) == (len(SEEDS) + 1) * 3 * 3  # networks x tasks x protocols
+    assert sorted(d.name for d in ref_ft.iterdir()) == ["efficientnet_lite0", "scratch_s0"]
     saved = ref_ft / "efficientnet_lite0" / "a"
     assert read_meta(saved)["input_std"] == [0.5, 0.5, 0.5]
+    assert read_meta(saved)["finetuned"]["settings"]["batchnorm"] == "frozen"
     assert isinstance(load_reference(saved), Renormalized)
 
-    metrics_path = root / "results" / "metrics.json"
-    tables = root / "results" / "tables"
-    figure = root / "results" / "figures" / "final_per_task.png"
+    results = root / "results"
     _run(
         *_evaluate_final_args(p),
-        "--out",
-        str(root / "results" / "evaluation.json"),
-        "--finetuned",
-        str(root / "data" / "finetuned"),
-        "--metrics",
-        str(metrics_path),
-        "--tables",
-        str(tables),
-        "--figure",
-        str(figure),
+        *("--out", str(results / "evaluation.json"), "--finetuned", str(root / "data" / "ft")),
+        *("--metrics", str(results / "metrics.json"), "--tables", str(results / "tables")),
+        *("--figure", str(results / "per_task.png"), "--summary-figure", str(results / "s.png")),
+        *("--stats", str(results / "stats.json"), "--verdicts", str(results / "verdicts.md")),
     )
-    evaluation = json.loads((root / "results" / "evaluation.json").read_text())
-    assert sorted(evaluation) == names
-    assert list(evaluation["c255"]) == ["a", "b"]  # shared by methods, evaluated once
-    assert all(
-        set(s) == {"knn", "linear", "finetune"} for r in evaluation.values() for s in r.values()
-    )
+    records = pd.DataFrame.from_records(json.loads((results / "evaluation.json").read_text()))
+    assert set(records.columns) == {"backbone", "config", "seed", "task", "protocol", "top1"}
+    assert sorted(records["backbone"].unique()) == backbones
+    # every (config, seed, task, protocol) once, however many methods share the config
+    assert not records.duplicated(["config", "seed", "task", "protocol"]).any()
+    assert set(records[records["config"] == 255]["task"]) == {"a", "b", "c"}
+    assert set(records["protocol"]) == {"knn", "linear", "finetune"}
 
-    metrics = json.loads(metrics_path.read_text())
-    rows = ["task2sim", "domain_randomization", "random", "all_off", "reference_efficientnet_lite0"]
-    rows.append("reference_scratch")  # random init of the final backbones' architecture
+    metrics = json.loads((results / "metrics.json").read_text())
+    rows = [*load_params(p["params"]).final.methods, "reference_scratch"]
+    rows.append("reference_efficientnet_lite0")
     assert sorted(metrics) == sorted(rows)
     for row in rows:
         assert set(metrics[row]) == {"knn", "linear", "finetune"}
         for roles in metrics[row].values():
             assert set(roles) == {"seen", "unseen"}
             assert all(0 <= v <= 100 and round(v, 2) == v for v in roles.values())
-    config = PREDICTED["a"]
-    assert metrics["task2sim"]["knn"]["seen"] == round(evaluation[f"c{config:03d}"]["a"]["knn"], 2)
-    assert metrics["reference_efficientnet_lite0"]["linear"]["unseen"] == round(
-        reference["efficientnet_lite0"]["b"]["linear"], 2
-    )
-    table = pd.read_csv(tables / "final.csv")
-    assert list(table.columns) == ["method", "protocol", "a", "b", "seen", "unseen"]
-    assert len(table) == len(rows) * 3
-    final_md = (tables / "final.md").read_text()
+    mine = records[(records["config"] == 5) & (records["protocol"] == "knn")]
+    seen = mine[mine["task"].isin(["a", "c"])].groupby("task")["top1"].mean().mean()
+    assert metrics["task2sim"]["knn"]["seen"] == round(seen, 2)  # mean over seeds, then tasks
+
+    stats = json.loads((results / "stats.json").read_text())
+    assert set(stats["rows"]) == set(rows)
+    interval = stats["rows"]["task2sim"]["knn"]["seen"]
+    assert interval["n"] == 2 and interval["low"] <= interval["mean"] <= interval["high"]
+    pair = stats["task2sim_minus"]["domain_randomization"]["knn"]["unseen"]
+    assert pair["verdict"] in {"better", "worse", "not distinguishable"}
+    gate = stats["sanity_gate"]
+    assert set(gate["references"]) == {"reference_efficientnet_lite0"}
+    assert gate["finetune_at_least_knn"]["of"] == len(backbones) + len(SEEDS)  # + scratch
+    assert gate["holds"], gate  # fine-tuning works at this scale: the stage's sanity gate
+    verdicts = (results / "verdicts.md").read_text()
+    assert verdicts.startswith(VERDICT_START) and verdicts.rstrip().endswith(VERDICT_END)
+    assert "Domain Randomization (c255)" in verdicts
+
+    final_md = (results / "tables" / "final.md").read_text()
     assert "EfficientNet-Lite0" in final_md and "scratch: random initialisation" in final_md
     assert "Did the final backbones learn their pretext task?" in final_md
-    assert "median held-out pretext top-1" in final_md or "not measured" in final_md
-    assert figure.read_bytes()[:4] == b"\x89PNG"
+    assert " ±" in final_md and "95 % Student-t" in final_md
+    assert "Task2Sim vs" in (results / "tables" / "final_stats.md").read_text()
+    table = pd.read_csv(results / "tables" / "final.csv")
+    assert list(table.columns) == ["row", "seed", "task", "protocol", "top1"]
+    for png in ("per_task.png", "s.png"):
+        assert (results / png).read_bytes()[:4] == b"\x89PNG"
 
-    # Fine-tuned copies for CKA: load_backbone reads them; numbers equal `task2sim evaluate`'s.
-    tuned = root / "data" / "finetuned" / "c255" / "b"
+    # Fine-tuned copies for CKA (first seed only): numbers equal `task2sim evaluate`'s.
+    tuned = root / "data" / "ft" / "c255_s0" / "b"
     assert read_meta(tuned)["finetuned"]["task"] == "b"
-    load_backbone(tuned)
-    params = load_params(p["params"]).evaluate
+    assert not (root / "data" / "ft" / "c255_s1").exists()
+    params = load_params(p["params"]).evaluate.model_copy(update={"threads": 1})
     again = evaluate_backbone(
-        load_backbone(Path(p["backbones"]) / "c255"),
+        load_backbone(Path(p["backbones"]) / "c255_s1"),
         {"b": load_task(Path(p["tasks"]) / "b")},
         ["knn", "linear", "finetune"],
         params,
     )
-    assert again["b"] == pytest.approx(evaluation["c255"]["b"], abs=1e-3)
+    stored = records[(records["backbone"] == "c255_s1") & (records["task"] == "b")]
+    stored_scores = dict(zip(stored["protocol"], stored["top1"], strict=True))
+    assert again["b"] == pytest.approx(stored_scores, abs=1e-3)
 
     # A missing backbone is refused before any work, naming the folder and the fix.
-    (Path(p["backbones"]) / "c000" / "model.pt").unlink()
-    with pytest.raises(Task2SimError, match="c000 is missing") as info:
-        _run(
-            *_evaluate_final_args(p),
-            "--out",
-            str(root / "x.json"),
-        )
+    (Path(p["backbones"]) / "c000_s1" / "model.pt").unlink()
+    with pytest.raises(Task2SimError, match="c000_s1 is missing") as info:
+        _run(*_evaluate_final_args(p), "--out", str(root / "x.json"))
     assert "dvc repro pretrain" in str(info.value)
 
 

@@ -73,6 +73,58 @@ def _cmd_fraction_table(args: argparse.Namespace) -> None:
     print(f"{len(content['rows'])} rows in {time.perf_counter() - start:.0f} s -> {args.out}")
 
 
+def _cmd_loto(args: argparse.Namespace) -> None:
+    """Leave-one-task-out on our reward table and on the paper's released one."""
+    from task2sim.atomic import atomic_write_json
+    from task2sim.controller.loto import leave_one_task_out, write_markdown
+    from task2sim.controller.paper import (
+        PAPER_SEEN,
+        PAPER_UNSEEN,
+        load_paper_rewards,
+        load_paper_vectors,
+    )
+    from task2sim.controller.rewards import load_reward_table
+    from task2sim.params import load_params
+    from task2sim.task2vec.embed import load_vectors
+
+    params = load_params(args.params)
+    cfg, settings = params.controller.training, params.loto
+    start = time.perf_counter()
+    tasks = [*params.controller.seen, *params.controller.unseen]
+    pools = {
+        f"our pool ({len(tasks)} tasks, our reward table)": (
+            load_reward_table(args.rewards),
+            load_vectors(args.vectors, tasks),
+            tasks,
+        ),
+    }
+    if not args.no_paper:
+        paper_tasks = [*PAPER_SEEN, *PAPER_UNSEEN]
+        pools[f"the paper's released artifacts ({len(paper_tasks)} tasks)"] = (
+            load_paper_rewards(allow_download=not args.offline),
+            load_paper_vectors(allow_download=not args.offline),
+            paper_tasks,
+        )
+    results = {}
+    for pool, (table, vectors, names) in pools.items():
+        results[pool] = leave_one_task_out(
+            table, vectors, names, cfg, settings.seeds, settings.workers, not args.quiet
+        )
+        summary = results[pool]["summary"]
+        ours = summary["task2sim"]["reward"]
+        line = ", ".join(
+            f"{m} {summary[m]['reward']['mean']:.2f} ({summary[m]['verdict']})"
+            for m in summary
+            if m != "task2sim"
+        )
+        print(
+            f"{pool}: Task2Sim {ours['mean']:.2f} [{ours['low']:.2f}, {ours['high']:.2f}]; {line}"
+        )
+    atomic_write_json(args.json, results)
+    write_markdown(results, args.out)
+    print(f"-> {args.out}, {args.json} ({time.perf_counter() - start:.0f} s)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     controller = sub.add_parser(
         "controller", help="train the Task2Sim controller on a reward table and predict configs"
@@ -97,6 +149,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     paper.add_argument("--params", type=Path, default=Path("params.yaml"))
     paper.add_argument("--offline", action="store_true", help="never download the released files")
     paper.set_defaults(func=_cmd_paper_controller)
+
+    loto = sub.add_parser(
+        "loto",
+        help="leave-one-task-out: the controller retrained without each task, against baselines",
+    )
+    loto.add_argument("--params", type=Path, default=Path("params.yaml"))
+    loto.add_argument("--rewards", type=Path, default=Path("results/rewards.json"))
+    loto.add_argument("--vectors", type=Path, default=Path("data/task2vec"))
+    loto.add_argument("--out", type=Path, default=Path("results/tables/loto.md"))
+    loto.add_argument("--json", type=Path, default=Path("results/loto.json"))
+    loto.add_argument(
+        "--no-paper", action="store_true", help="our pool only (no released paper artifacts)"
+    )
+    loto.add_argument("--offline", action="store_true", help="never download the released files")
+    loto.add_argument("--quiet", action="store_true", help="no progress bar")
+    loto.set_defaults(func=_cmd_loto)
 
     fractions = sub.add_parser(
         "fraction-table",

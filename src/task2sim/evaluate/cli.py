@@ -101,27 +101,41 @@ def _cmd_evaluate(args: argparse.Namespace) -> None:
 
 def _cmd_grid(args: argparse.Namespace) -> None:
     from task2sim.atomic import atomic_write_json
-    from task2sim.evaluate.grid import grid_search
+    from task2sim.evaluate.grid import grid_search, write_hparams
     from task2sim.params import load_params
 
     params = load_params(args.params)
     settings = params.evaluate
-    task = _load_tasks(args, [args.task], list(params.tasks))[args.task]
+    names = args.tasks or list(params.tasks)
+    tasks = _load_tasks(args, names, list(params.tasks))
     model = _load_model(args, settings.seed)
-    out = args.out or Path("results/grid") / f"{_backbone_name(args)}-{args.task}.json"
+    out = args.out or Path("results/grid") / f"{_backbone_name(args)}.json"
     start = time.perf_counter()
-    found = grid_search(model, task, args.protocol, settings, not args.quiet)
-    for result in found.values():
-        for row in [*result["table"], result["best"]]:
-            row["top1"] = round(row["top1"], 4)
-    atomic_write_json(out, {"task": args.task, "grid": settings.grid.model_dump(), **found})
-    for protocol, result in found.items():
-        best = {k: v for k, v in result["best"].items() if k != "top1"}
-        pairs = ", ".join(f"{k}: {v}" for k, v in best.items())
-        print(
-            f"{protocol}: best of {len(result['table'])} at {result['best']['top1']:.2f} % val "
-            f"-> evaluate.{protocol}.hparams.{args.task}: {{{pairs}}}"
-        )
+    found = {}
+    for name, task in tasks.items():
+        found[name] = grid_search(model, task, args.protocols, settings, not args.quiet)
+        for protocol, result in found[name].items():
+            for row in [*result["table"], result["best"]]:
+                row["top1"] = round(row["top1"], 4)
+            best = {k: v for k, v in result["best"].items() if k != "top1"}
+            pairs = ", ".join(f"{k}: {v}" for k, v in best.items())
+            print(
+                f"{name} {protocol}: best of {len(result['table'])} at "
+                f"{result['best']['top1']:.2f} % val -> evaluate.{protocol}.hparams.{name}: "
+                f"{{{pairs}}}",
+                flush=True,
+            )
+    atomic_write_json(
+        out,
+        {
+            "backbone": args.checkpoint or f"timm {args.timm_model}, random init",
+            "grid": settings.grid.model_dump(),
+            "tasks": found,
+        },
+    )
+    if args.write_params:
+        write_hparams(args.params, found)
+        print(f"wrote the winners to evaluate.<protocol>.hparams in {args.params}")
     print(f"-> {out} ({time.perf_counter() - start:.1f} s)")
 
 
@@ -149,9 +163,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "grid-search", help="the paper's lr / weight-decay / batch grid on a validation split"
     )
     _common(grid)
-    grid.add_argument("--task", required=True, help="task name from params.yaml")
     grid.add_argument(
-        "--protocol", nargs="+", default=["linear"], help="linear and/or finetune (default linear)"
+        "--tasks", nargs="+", help="task names from params.yaml (default: every task)"
     )
-    grid.add_argument("--out", type=Path, help="grid JSON (default results/grid/)")
+    grid.add_argument(
+        "--protocols",
+        nargs="+",
+        default=["linear", "finetune"],
+        help="linear and/or finetune (default both; linear runs first, LP-FT starts from it)",
+    )
+    grid.add_argument(
+        "--write-params",
+        action="store_true",
+        help="write each winner to evaluate.<protocol>.hparams.<task> in --params",
+    )
+    grid.add_argument("--out", type=Path, help="grid JSON (default results/grid/BACKBONE.json)")
     grid.set_defaults(func=_cmd_grid)

@@ -98,10 +98,17 @@ class FeatureExtractor:
         """Test-transform features, float32 (N, D)."""
         return self._run(images, lambda b: eval_transform(b, self.image_size), "features")
 
-    def augmented(self, images: np.ndarray, generator: torch.Generator) -> np.ndarray:
+    def augmented(
+        self,
+        images: np.ndarray,
+        generator: torch.Generator,
+        scale: tuple[float, float] = (0.08, 1.0),
+    ) -> np.ndarray:
         """Features of one random-resized-crop + flip draw per image (the paper's probing)."""
         return self._run(
-            images, lambda b: train_transform(b, self.image_size, generator), "aug features"
+            images,
+            lambda b: train_transform(b, self.image_size, generator, scale),
+            "aug features",
         )
 
     def stages(

@@ -1,7 +1,8 @@
 """Every protocol on every task, over one shared feature extractor: {task: {protocol: top-1 %}}.
 
 5-NN and the linear probe read the same cached test-transform features of a task; fine-tuning
-tunes a copy of the backbone. Each task starts from `params.seed`, so a task's numbers do not
+tunes a copy of the backbone, starting from the probe's head when `finetune.head_init` says
+so. Each task starts from `params.seed`, so a task's numbers do not
 depend on which other tasks are evaluated with it, or in what order.
 """
 
@@ -16,11 +17,12 @@ from torch import nn
 
 from task2sim.datasets.format import TaskData
 from task2sim.errors import Task2SimError
-from task2sim.evaluate.data import Split, stratified_cap
+from task2sim.evaluate.data import Split, check_labels, stratified_cap
 from task2sim.evaluate.features import FeatureExtractor
-from task2sim.evaluate.finetune import finetune_top1
+from task2sim.evaluate.finetune import finetune
+from task2sim.evaluate.heads import head_top1
 from task2sim.evaluate.knn import knn_top1
-from task2sim.evaluate.linear_probe import linear_probe_top1
+from task2sim.evaluate.linear_probe import fit_linear_head
 from task2sim.params import EvaluateParams
 
 PROTOCOLS = ("knn", "linear", "finetune")
@@ -49,24 +51,35 @@ def task_splits(task: TaskData, params: EvaluateParams) -> tuple[Split, Split]:
     return train, test
 
 
-def evaluate_task(
+def run_protocols(
     extractor: FeatureExtractor,
     task: TaskData,
     protocols: Sequence[str],
     params: EvaluateParams,
     timings: dict[str, float] | None = None,
-) -> dict[str, float]:
-    """{protocol: top-1 %} for one task; `timings` (if given) gets seconds per protocol."""
+) -> tuple[dict[str, float], nn.Module | None]:
+    """{protocol: top-1 %} for one task, and the fine-tuned backbone copy (None without
+    fine-tuning); `timings` (if given) gets seconds per step."""
     protocols = check_protocols(protocols)
     train, test = task_splits(task, params)
     classes = len(task.classes)
     seconds = timings if timings is not None else {}
+    lp_ft = "finetune" in protocols and params.finetune.head_init == "linear_probe"
     features = None
-    if "knn" in protocols or "linear" in protocols:
+    if "knn" in protocols or "linear" in protocols or lp_ft:
         start = time.perf_counter()
         features = (extractor(train.images), extractor(test.images))
         seconds["features"] = time.perf_counter() - start
+    probe_head = None
+    if "linear" in protocols or lp_ft:
+        start = time.perf_counter()
+        hp = params.linear.for_task(task.name)
+        probe_head = fit_linear_head(
+            extractor, train, classes, hp, params.linear, params.seed, features[0]
+        )
+        seconds["linear_head"] = time.perf_counter() - start
     result: dict[str, float] = {}
+    tuned = None
     for protocol in protocols:
         start = time.perf_counter()
         if protocol == "knn":
@@ -82,18 +95,31 @@ def evaluate_task(
                 chunk_size=knn.chunk_size,
             )
         elif protocol == "linear":
-            hp = params.linear.for_task(task.name)
-            result[protocol] = linear_probe_top1(
-                extractor, train, test, classes, hp, params.linear, params.seed, features
-            )
+            check_labels(test.labels, classes, "test")
+            result[protocol] = head_top1(probe_head, features[1], test.labels)
         else:
+            check_labels(test.labels, classes, "test")
             hp = params.finetune.for_task(task.name)
-            result[protocol] = finetune_top1(
-                extractor, train, test, classes, hp, params.finetune, params.seed
+            start_head = probe_head if lp_ft else None
+            tuned, head = finetune(
+                extractor, train, classes, hp, params.finetune, params.seed, start_head
             )
+            tuned_features = FeatureExtractor(tuned, params.image_size, params.feature_batch_size)
+            result[protocol] = head_top1(head, tuned_features(test.images), test.labels)
         seconds[protocol] = time.perf_counter() - start
         log.debug("%s %s: %.2f %%", task.name, protocol, result[protocol])
-    return result
+    return result, tuned
+
+
+def evaluate_task(
+    extractor: FeatureExtractor,
+    task: TaskData,
+    protocols: Sequence[str],
+    params: EvaluateParams,
+    timings: dict[str, float] | None = None,
+) -> dict[str, float]:
+    """{protocol: top-1 %} for one task; `timings` (if given) gets seconds per protocol."""
+    return run_protocols(extractor, task, protocols, params, timings)[0]
 
 
 def evaluate_backbone(

@@ -2,9 +2,9 @@
 
 Eval (test): the paper's Resize 256 → CenterCrop 224, scaled to `image_size` (resize to
 image_size·256/224, bilinear with antialiasing, centre crop), then ImageNet mean/std.
-Train: timm's RandomResizedCrop (scale 0.08-1, ratio 3/4-4/3, bilinear) + horizontal flip, done
-for a whole batch at once with one affine grid per image; crop boxes are continuous, not rounded
-to whole pixels as torchvision does.
+Train: timm's RandomResizedCrop (area scale 0.08-1 by default, ratio 3/4-4/3, bilinear) +
+horizontal flip, done for a whole batch at once with one affine grid per image; crop boxes are
+continuous, not rounded to whole pixels as torchvision does.
 """
 
 from __future__ import annotations
@@ -61,10 +61,14 @@ def eval_transform(images: np.ndarray, image_size: int) -> torch.Tensor:
 
 
 def _crop_boxes(
-    n: int, height: int, width: int, generator: torch.Generator
+    n: int,
+    height: int,
+    width: int,
+    generator: torch.Generator,
+    scale: tuple[float, float] = (0.08, 1.0),
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """RandomResizedCrop boxes (x0, y0, w, h) in pixels: 10 tries each, else a centre crop."""
-    scale, log_ratio, tries = (0.08, 1.0), (math.log(3 / 4), math.log(4 / 3)), 10
+    log_ratio, tries = (math.log(3 / 4), math.log(4 / 3)), 10
     u = torch.rand(n, tries, 4, generator=generator, dtype=torch.float64)
     area = height * width * (scale[0] + (scale[1] - scale[0]) * u[..., 0])
     ratio = torch.exp(log_ratio[0] + (log_ratio[1] - log_ratio[0]) * u[..., 1])
@@ -90,13 +94,17 @@ def _crop_boxes(
 
 
 def train_transform(
-    images: np.ndarray, image_size: int, generator: torch.Generator
+    images: np.ndarray,
+    image_size: int,
+    generator: torch.Generator,
+    scale: tuple[float, float] = (0.08, 1.0),
 ) -> torch.Tensor:
-    """Random-resized-crop (scale 0.08-1) to image_size + horizontal flip (p 0.5), normalised."""
+    """Random-resized-crop (area share `scale`) to image_size + horizontal flip (p 0.5),
+    normalised."""
     check_image_size(image_size)
     x = to_float(images)
     n, _, height, width = x.shape
-    x0, y0, w, h = _crop_boxes(n, height, width, generator)
+    x0, y0, w, h = _crop_boxes(n, height, width, generator, scale)
     flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0).double()
     theta = torch.zeros(n, 2, 3, dtype=torch.float64)
     theta[:, 0, 0] = flip * w / width

@@ -1,11 +1,10 @@
-"""5-NN, linear probe and fine-tuning of one backbone on its tasks, each fine-tuned copy kept.
+"""5-NN, linear probe and fine-tuning of backbones on their tasks, one (backbone, task) per job.
 
-The scores are `evaluate.protocols.evaluate_task`'s for 5-NN and the linear probe; fine-tuning is
-`evaluate.finetune.finetune` with the same seed and hyper-parameters `evaluate_task` would use,
-so the numbers equal a plain `task2sim evaluate`, and the tuned backbone (not the head) is written
-as a checkpoint folder `train.checkpoint.load_backbone` reads, for CKA after fine-tuning.
-Finished (backbone, task) pairs are kept beside the output (`final.store`): a killed stage
-re-evaluates only the pairs it had not finished.
+The scores are `evaluate.protocols.run_protocols`'s, so they equal a plain `task2sim evaluate`.
+Pairs run in spawned worker processes (one torch thread each: the result never depends on the
+pool). A pair whose backbone is kept for CKA writes its fine-tuned copy as a checkpoint folder
+`train.checkpoint.load_backbone` reads; the others keep only their scores. Finished pairs are kept
+beside the output (`final.store`): a killed stage re-evaluates only the pairs it had not finished.
 """
 
 from __future__ import annotations
@@ -13,38 +12,39 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import timm
 import torch
 from torch import nn
+from tqdm import tqdm
 
-from task2sim.atomic import atomic_dir
+from task2sim.atomic import atomic_dir, atomic_write_json
 from task2sim.datasets.format import TaskData
 from task2sim.errors import Task2SimError
-from task2sim.evaluate.data import check_labels
 from task2sim.evaluate.features import FeatureExtractor
-from task2sim.evaluate.finetune import finetune
-from task2sim.evaluate.heads import head_top1
-from task2sim.evaluate.protocols import evaluate_task, task_splits
-from task2sim.final.plan import Plan
+from task2sim.evaluate.protocols import PROTOCOLS, run_protocols
+from task2sim.final.plan import Plan, backbone_name
 from task2sim.final.store import (
-    build_once,
     code_digest,
     file_digest,
     fingerprint,
+    is_built,
     link_tree,
     prune,
     work_dir,
 )
 from task2sim.outputs import folder_of
 from task2sim.params import EvaluateParams
-from task2sim.sim.config import stage_name
+from task2sim.sweep.executors import LocalExecutor
 from task2sim.train.checkpoint import CHECKPOINT, META_FILE, write_checkpoint
 
 # backbone -> task -> fine-tuned checkpoint
 FINETUNED_BACKBONES = folder_of(folder_of(CHECKPOINT))
+SCORES_FILE = "scores.json"
 
 log = logging.getLogger(__name__)
 EVALUATE_CODE = ("evaluate", "final/evaluate", "train/checkpoint")
@@ -56,14 +56,7 @@ def score_task(
     """{knn, linear, finetune: top-1 %} and the fine-tuned copy of `model` (eval mode)."""
     torch.set_num_threads(params.threads)
     extractor = FeatureExtractor(model, params.image_size, params.feature_batch_size, progress)
-    scores = evaluate_task(extractor, task, ["knn", "linear"], params)
-    train, test = task_splits(task, params)
-    classes = len(task.classes)
-    check_labels(test.labels, classes, "test")
-    hp = params.finetune.for_task(task.name)
-    tuned, head = finetune(extractor, train, classes, hp, params.finetune, params.seed)
-    tuned_features = FeatureExtractor(tuned, params.image_size, params.feature_batch_size)
-    scores["finetune"] = head_top1(head, tuned_features(test.images), test.labels)
+    scores, tuned = run_protocols(extractor, task, PROTOCOLS, params)
     return {k: round(float(v), 4) for k, v in scores.items()}, tuned
 
 
@@ -75,77 +68,159 @@ def task_digest(tasks_dir: Path, name: str) -> str:
     )
 
 
-def evaluate_on_tasks(
-    name: str,
-    load_model: Callable[[], nn.Module],
-    identity: dict,
-    meta: dict,
-    tasks: dict[str, TaskData],
+def _same(model: nn.Module) -> nn.Module:
+    return model
+
+
+@dataclass(frozen=True)
+class Backbone:
+    """A network to evaluate: a picklable builder, what identifies it, the meta its fine-tuned
+    copies carry, the module a checkpoint saves, and whether its fine-tuned copies are kept."""
+
+    name: str
+    build: Callable[[], nn.Module]
+    identity: dict
+    meta: dict
+    unwrap: Callable[[nn.Module], nn.Module] = _same
+    keep_tuned: bool = True
+    evaluate: EvaluateParams | None = None  # its own protocol settings (the ImageNet rows)
+
+
+@dataclass(frozen=True)
+class PairJob:
+    backbone: Backbone
+    task: str
+    tasks_dir: Path
+    params: EvaluateParams
+    entry: Path
+    key: str
+
+
+def _score_pair(job: PairJob) -> float:
+    """Evaluate one (backbone, task) in a worker; the entry ends complete (stamped) or absent."""
+    from task2sim.datasets.format import load_task
+    from task2sim.final.store import build_once
+
+    start = time.perf_counter()
+
+    def build(folder: Path) -> None:
+        task = load_task(Path(job.tasks_dir) / job.task)
+        scores, tuned = score_task(job.backbone.build(), task, job.params)
+        if not job.backbone.keep_tuned:
+            atomic_write_json(folder / SCORES_FILE, {"scores": scores})
+            return
+        hp = job.params.finetune.for_task(task.name)
+        tuned_meta = {
+            **{k: v for k, v in job.backbone.meta.items() if k != "format_version"},
+            "finetuned": {
+                "backbone": job.backbone.name,
+                "task": task.name,
+                "task_classes": list(task.classes),
+                "hparams": hp.model_dump(),
+                "settings": job.params.finetune.model_dump(mode="json"),
+                "seed": job.params.seed,
+            },
+            "scores": scores,
+        }
+        with atomic_dir(folder, CHECKPOINT) as tmp:
+            write_checkpoint(tmp, job.backbone.unwrap(tuned), tuned_meta)
+
+    build_once(job.entry, job.key, build)
+    return time.perf_counter() - start
+
+
+def _entry_scores(entry: Path) -> dict[str, float]:
+    path = entry / SCORES_FILE if (entry / SCORES_FILE).is_file() else entry / META_FILE
+    return json.loads(path.read_text(encoding="utf-8"))["scores"]
+
+
+def evaluate_pairs(
+    pairs: Sequence[tuple[Backbone, str]],
     tasks_dir: Path,
     params: EvaluateParams,
-    work: Path,
     out: Path,
-    unwrap: Callable[[nn.Module], nn.Module] = lambda m: m,
+    workers: int = 1,
     progress: bool = False,
-) -> dict[str, dict[str, float]]:
-    """Score backbone `name` on `tasks`; fine-tuned copies go to `out/<name>/<task>/`.
-
-    `identity` fingerprints the backbone (weights, how it was made); `meta` is the checkpoint
-    meta its fine-tuned copies carry (enough to rebuild the network); `unwrap` picks the module
-    whose state dict is saved. The model is loaded only if some pair must be computed.
-    """
-    cache: dict[str, nn.Module] = {}
+) -> dict[str, dict[str, dict[str, float]]]:
+    """{backbone: {task: {protocol: top-1 %}}} for every (backbone, task) of `pairs`; kept
+    fine-tuned copies go to `out/<backbone>/<task>/`. Runs `workers` processes of one thread."""
+    out = Path(out)
+    work = work_dir(out)
     common = {
-        "backbone": identity,
-        "params": params.model_dump(mode="json"),
         "code": code_digest(*EVALUATE_CODE),
         "torch": torch.__version__,
         "timm": timm.__version__,
     }
-    results = {}
-    for task_name, task in tasks.items():
-        entry = work / name / task_name
-        key = fingerprint({**common, "task": task_digest(tasks_dir, task_name)})
-
-        def build(folder: Path, task: TaskData = task) -> None:
-            if "model" not in cache:
-                cache["model"] = load_model()
-            start = time.perf_counter()
-            scores, tuned = score_task(cache["model"], task, params, progress)
-            hp = params.finetune.for_task(task.name)
-            tuned_meta = {
-                **{k: v for k, v in meta.items() if k != "format_version"},
-                "finetuned": {
-                    "backbone": name,
-                    "task": task.name,
-                    "task_classes": list(task.classes),
-                    "hparams": hp.model_dump(),
-                    "settings": params.finetune.model_dump(mode="json"),
-                    "seed": params.seed,
-                },
-                "scores": scores,
+    digests: dict[str, str] = {}
+    jobs, entries = [], {}
+    for backbone, task in pairs:
+        if task not in digests:
+            digests[task] = task_digest(tasks_dir, task)
+        entry = work / backbone.name / task
+        own = backbone.evaluate or params
+        single = own.model_copy(update={"threads": 1}) if workers > 1 else own
+        key = fingerprint(
+            {
+                **common,
+                "params": own.model_dump(mode="json", exclude={"threads"}),
+                "backbone": backbone.identity,
+                "keep_tuned": backbone.keep_tuned,
+                "task": digests[task],
             }
-            with atomic_dir(folder, CHECKPOINT) as tmp:
-                write_checkpoint(tmp, unwrap(tuned), tuned_meta)
-            log.info(
-                "%s on %s: %s (%.1f s)",
-                name,
-                task.name,
-                ", ".join(f"{p} {v:.2f} %" for p, v in scores.items()),
-                time.perf_counter() - start,
-            )
-
-        build_once(entry, key, build)
-        results[task_name] = json.loads((entry / META_FILE).read_text(encoding="utf-8"))["scores"]
-        link_tree(entry, out / name / task_name)
-    prune(work / name, list(tasks))
+        )
+        entries[(backbone.name, task)] = (backbone, entry)
+        if not is_built(entry, key):
+            jobs.append(PairJob(backbone, task, Path(tasks_dir), single, entry, key))
+    bar = tqdm(total=len(jobs), desc="evaluate", unit="pair", disable=not progress)
+    for job, seconds in LocalExecutor(workers).map_unordered(_score_pair, jobs):
+        scores = _entry_scores(job.entry)
+        log.info(
+            "%s on %s: %s (%.1f s)",
+            job.backbone.name,
+            job.task,
+            ", ".join(f"{p} {v:.2f} %" for p, v in scores.items()),
+            seconds,
+        )
+        bar.update()
+    bar.close()
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    with atomic_dir(out, FINETUNED_BACKBONES) as tmp:
+        for (name, task), (backbone, entry) in entries.items():
+            results.setdefault(name, {})[task] = _entry_scores(entry)
+            if backbone.keep_tuned:
+                link_tree(entry, tmp / name / task)
+    names = sorted({name for name, _ in entries})
+    for name in names:
+        prune(work / name, [t for n, t in entries if n == name])
+    prune(work, names)
     return results
 
 
-def _backbone_loader(folder: Path) -> Callable[[], nn.Module]:
-    from task2sim.train.checkpoint import load_backbone
+def final_backbones(plan: Plan, backbones_dir: Path) -> list[Backbone]:
+    """Every (config, seed) backbone of `plan`; fine-tuned copies kept for the first seed (CKA)."""
+    from task2sim.train.checkpoint import load_backbone, read_meta
 
-    return lambda: load_backbone(folder)
+    out = []
+    for config, seed in plan.backbones:
+        name = backbone_name(config, seed)
+        folder = Path(backbones_dir) / name
+        if not (folder / "model.pt").is_file():
+            raise Task2SimError(
+                f"backbone {folder} is missing (no model.pt)",
+                "pre-train the final backbones first: `dvc repro pretrain` "
+                "(or `task2sim pretrain-final`)",
+            )
+        identity = {f: file_digest(folder / f) for f in ("model.pt", META_FILE)}
+        out.append(
+            Backbone(
+                name,
+                partial(load_backbone, folder),
+                identity,
+                read_meta(folder),
+                keep_tuned=seed == plan.seeds[0],
+            )
+        )
+    return out
 
 
 def evaluate_backbones(
@@ -154,47 +229,15 @@ def evaluate_backbones(
     backbones_dir: Path,
     tasks_dir: Path,
     out: Path,
+    workers: int = 1,
     progress: bool = False,
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """{cNNN: {task: {protocol: %}}}: every backbone on the tasks whose methods chose it, each
-    (backbone, task) pair once however many methods share it; fine-tuned copies under `out`."""
-    from task2sim.datasets.format import load_task
-    from task2sim.train.checkpoint import read_meta
-
-    out = Path(out)
-    work = work_dir(out)
-    names = [stage_name(c) for c in plan.configs]
-    metas = {}
-    for name in names:  # every backbone must exist before any evaluation starts
-        folder = Path(backbones_dir) / name
-        if not (folder / "model.pt").is_file():
-            raise Task2SimError(
-                f"backbone {folder} is missing (no model.pt)",
-                "pre-train the final backbones first: `dvc repro pretrain` "
-                "(or `task2sim pretrain-final`)",
-            )
-        metas[name] = read_meta(folder)
-    loaded: dict[str, TaskData] = {}
-    evaluation = {}
-    with atomic_dir(out, FINETUNED_BACKBONES) as tmp:
-        for config, name in zip(plan.configs, names, strict=True):
-            folder = Path(backbones_dir) / name
-            wanted = plan.tasks_of(config)
-            for task_name in wanted:
-                if task_name not in loaded:
-                    loaded[task_name] = load_task(Path(tasks_dir) / task_name)
-            identity = {f: file_digest(folder / f) for f in ("model.pt", META_FILE)}
-            evaluation[name] = evaluate_on_tasks(
-                name,
-                _backbone_loader(folder),
-                identity,
-                metas[name],
-                {t: loaded[t] for t in wanted},
-                tasks_dir,
-                params,
-                work,
-                tmp,
-                progress=progress,
-            )
-    prune(work, names)
-    return evaluation
+    """{cNNN_sS: {task: {protocol: %}}}: every backbone on the tasks whose methods chose its
+    config, each (backbone, task) pair once however many methods share it."""
+    config_of = {backbone_name(c, s): c for c, s in plan.backbones}
+    pairs = [
+        (backbone, task)
+        for backbone in final_backbones(plan, backbones_dir)
+        for task in plan.tasks_of(config_of[backbone.name])
+    ]
+    return evaluate_pairs(pairs, tasks_dir, params, out, workers, progress)

@@ -1,4 +1,5 @@
-"""Fig. 4-style per-task bars: one panel per protocol, a group of bars per task, one per method."""
+"""The final comparison's figures: Fig. 4-style per-task bars (mean over seeds, 95 % t error bars
+over seeds) and a summary of every row's seen / unseen means with 95 % t-intervals over tasks."""
 
 from __future__ import annotations
 
@@ -10,31 +11,48 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from task2sim.atomic import atomic_write_bytes
 from task2sim.evaluate.protocols import PROTOCOLS
 from task2sim.final.plan import Plan
 from task2sim.final.summary import PROTOCOL_LABELS, label
+from task2sim.stats.intervals import t_interval
 
 
-def draw_per_task(plan: Plan, table: dict, path: Path) -> None:
-    """Write the bars of `table` ({row: {task: {protocol: %}}}) to `path` (PNG, no timestamp)."""
+def _save(fig: plt.Figure, path: Path) -> None:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
+    plt.close(fig)
+    atomic_write_bytes(Path(path), buffer.getvalue())
+
+
+def draw_per_task(plan: Plan, data: pd.DataFrame, path: Path) -> None:
+    """Bars of every row's mean over seeds per task, 95 % t error bars over seeds (PNG)."""
     tasks = plan.tasks
-    names = list(table)
+    names = list(data["row"].cat.categories)
     fig, axes = plt.subplots(
-        len(PROTOCOLS), 1, figsize=(max(8, 1.6 * len(tasks) + 3), 3.2 * len(PROTOCOLS))
+        len(PROTOCOLS), 1, figsize=(max(10, 2.2 * len(tasks) + 3), 3.4 * len(PROTOCOLS))
     )
-    colors = plt.get_cmap("tab10").colors
-    width = 0.8 / len(names)
+    colors = plt.get_cmap("tab20").colors
+    width = 0.84 / len(names)
     x = np.arange(len(tasks))
     for ax, protocol in zip(np.atleast_1d(axes), PROTOCOLS, strict=True):
+        mine = data[data["protocol"] == protocol]
         for i, name in enumerate(names):
-            values = [table[name][t][protocol] for t in tasks]
+            intervals = [
+                t_interval(mine[(mine["row"] == name) & (mine["task"] == t)]["top1"].to_numpy())
+                for t in tasks
+            ]
+            means = [v.mean for v in intervals]
+            errors = [v.high - v.mean for v in intervals]
             hatch = "//" if name.startswith("reference_") else None
             ax.bar(
-                x - 0.4 + width * (i + 0.5),
-                values,
+                x - 0.42 + width * (i + 0.5),
+                means,
                 width,
+                yerr=errors,
+                error_kw={"elinewidth": 0.6, "capsize": 0},
                 label=label(name),
                 color=colors[i % len(colors)],
                 hatch=hatch,
@@ -43,14 +61,47 @@ def draw_per_task(plan: Plan, table: dict, path: Path) -> None:
         ax.set_xticks(x, [f"{t}\n(unseen)" if t in plan.unseen else t for t in tasks])
         ax.set_ylabel("top-1 %")
         ax.set_ylim(0, 100)
-        ax.set_title(PROTOCOL_LABELS[protocol])
+        ax.set_title(f"{PROTOCOL_LABELS[protocol]} (mean over seeds, 95 % t-interval)")
         if plan.seen and plan.unseen:
             ax.axvline(len(plan.seen) - 0.5, color="grey", linewidth=0.8, linestyle=":")
         ax.grid(axis="y", alpha=0.3)
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(3, len(names)), fontsize="small")
-    fig.tight_layout(rect=(0, 0.06, 1, 1))
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(names)), fontsize="small")
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
+    _save(fig, path)
+
+
+def draw_summary(stats: dict, path: Path) -> None:
+    """Every row's seen / unseen mean per protocol with its 95 % t-interval over tasks (PNG)."""
+    rows = list(stats["rows"])
+    splits = list(next(iter(stats["rows"].values()))[PROTOCOLS[0]])
+    fig, axes = plt.subplots(
+        len(splits), len(PROTOCOLS), figsize=(4.2 * len(PROTOCOLS), 0.4 * len(rows) * 2 + 1.5),
+        sharey=True, squeeze=False,
+    )  # fmt: skip
+    y = np.arange(len(rows))[::-1]
+    for r, role in enumerate(splits):
+        for c, protocol in enumerate(PROTOCOLS):
+            ax = axes[r][c]
+            entries = [stats["rows"][row][protocol][role] for row in rows]
+            means = np.array([e["mean"] for e in entries])
+            low = means - np.array([e["low"] for e in entries])
+            high = np.array([e["high"] for e in entries]) - means
+            colors = ["tab:red" if row == "task2sim" else "tab:blue" for row in rows]
+            for i, colour in enumerate(colors):
+                ax.errorbar(
+                    means[i], y[i], xerr=[[low[i]], [high[i]]], fmt="o", color=colour,
+                    markersize=3.5, capsize=2,
+                )  # fmt: skip
+            if "task2sim" in rows:
+                ax.axvline(stats["rows"]["task2sim"][protocol][role]["mean"], color="tab:red",
+                           linewidth=0.6, linestyle=":")  # fmt: skip
+            ax.set_title(f"{PROTOCOL_LABELS[protocol]}, {role} tasks", fontsize="medium")
+            ax.grid(axis="x", alpha=0.3)
+            if r == len(splits) - 1:
+                ax.set_xlabel("top-1 % (mean over tasks, 95 % t-interval)")
+    axes[0][0].set_yticks(y, [label(row) for row in rows], fontsize="small")
+    for r in range(len(splits)):
+        axes[r][0].set_yticks(y, [label(row) for row in rows], fontsize="small")
+    fig.tight_layout()
+    _save(fig, path)

@@ -1,32 +1,46 @@
-"""Which config each method pre-trains on for each task, and the unique configs that makes.
+"""Which config each method pre-trains on for each task, and the backbones that makes.
 
 Task2Sim takes the controller's prediction for the task, Domain Randomization config 255, all-off
 config 0, and Random a uniform config drawn from (seed, task name) alone, so adding, removing or
-reordering tasks never changes another task's draw. Identical configs share one set and backbone.
+reordering tasks never changes another task's draw. Best fixed, additive, nearest task and oracle
+are read from the reward table (`controller.baselines`). Identical configs share one set; every
+set gets one backbone per pre-training seed (`final.seeds`), named `cNNN_sS`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from task2sim.atomic import atomic_write_json
+from task2sim.controller.baselines import TABLE_METHODS, nearest_tasks, table_picks
+from task2sim.controller.rewards import RewardTable
 from task2sim.errors import Task2SimError
-from task2sim.sim.config import NUM_CONFIGS
+from task2sim.sim.config import NUM_CONFIGS, stage_name
 
 FIXED_CONFIGS = {"domain_randomization": NUM_CONFIGS - 1, "all_off": 0}
 PREDICTIONS_FIX = "train the controller first: `dvc repro controller`"
 
 
+def backbone_name(config: int, seed: int) -> str:
+    """The folder of config `config`'s backbone pre-trained with seed `seed`: `c092_s1`."""
+    return f"{stage_name(config)}_s{seed}"
+
+
 @dataclass(frozen=True)
 class Plan:
-    """methods[method][task] = config index; seen / unseen keep the controller's split."""
+    """methods[method][task] = config index; seen / unseen keep the controller's split; every
+    config is pre-trained once per seed; `notes` says how the table-read methods chose."""
 
     methods: dict[str, dict[str, int]]
     seen: list[str]
     unseen: list[str]
+    seeds: list[int] = field(default_factory=lambda: [0])
+    notes: dict[str, object] = field(default_factory=dict)
 
     @property
     def tasks(self) -> list[str]:
@@ -36,6 +50,11 @@ class Plan:
     def configs(self) -> list[int]:
         """Every config some method uses, ascending: one set and one backbone each."""
         return sorted({c for per_task in self.methods.values() for c in per_task.values()})
+
+    @property
+    def backbones(self) -> list[tuple[int, int]]:
+        """Every (config, seed) to pre-train, config-major."""
+        return [(c, s) for c in self.configs for s in self.seeds]
 
     def tasks_of(self, config: int) -> list[str]:
         """The tasks whose method picked `config`, in plan order: each evaluated once."""
@@ -48,6 +67,8 @@ class Plan:
             "configs": self.configs,
             "seen": self.seen,
             "unseen": self.unseen,
+            "seeds": self.seeds,
+            "notes": self.notes,
         }
 
 
@@ -97,10 +118,15 @@ def build_plan(
     unseen: list[str],
     random_seed: int,
     predictions: dict[str, int] | None = None,
+    seeds: list[int] | None = None,
+    table: RewardTable | None = None,
+    vectors: dict[str, np.ndarray] | None = None,
 ) -> Plan:
-    """The config of every (method, task); `predictions` is needed only for task2sim."""
+    """The config of every (method, task); `predictions` is needed only for task2sim, `table`
+    for the reward-table methods, `vectors` (Task2Vec) for nearest_task."""
     tasks = [*seen, *unseen]
     chosen: dict[str, dict[str, int]] = {}
+    notes: dict[str, object] = {}
     for method in methods:
         if method == "task2sim":
             if predictions is None:
@@ -110,12 +136,21 @@ def build_plan(
             chosen[method] = {t: random_config(random_seed, t) for t in tasks}
         elif method in FIXED_CONFIGS:
             chosen[method] = dict.fromkeys(tasks, FIXED_CONFIGS[method])
+        elif method in TABLE_METHODS:
+            if table is None:
+                raise Task2SimError(
+                    f"the {method} method needs the reward table", "`dvc repro rewards`"
+                )
+            chosen[method] = table_picks(method, table, list(seen), tasks, vectors)
+            if method == "nearest_task":
+                notes["nearest_task"] = nearest_tasks(vectors or {}, list(seen), tasks)
         else:
             raise Task2SimError(
                 f"unknown method '{method}'",
-                f"final.methods takes task2sim, random, {', '.join(FIXED_CONFIGS)}",
+                f"final.methods takes task2sim, random, {', '.join(FIXED_CONFIGS)}, "
+                f"{', '.join(TABLE_METHODS)}",
             )
-    return Plan(chosen, list(seen), list(unseen))
+    return Plan(chosen, list(seen), list(unseen), list(seeds or [0]), notes)
 
 
 def write_plan(plan: Plan, path: Path) -> None:
@@ -131,6 +166,7 @@ def read_plan(path: Path) -> Plan:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         methods = {m: {t: int(c) for t, c in per.items()} for m, per in raw["methods"].items()}
-        return Plan(methods, list(raw["seen"]), list(raw["unseen"]))
+        seeds = [int(s) for s in raw["seeds"]]
+        return Plan(methods, list(raw["seen"]), list(raw["unseen"]), seeds, raw.get("notes", {}))
     except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise Task2SimError(f"final plan {path} is damaged ({exc!r})", fix) from None

@@ -1,5 +1,9 @@
-"""`pretrain`: one backbone per final set (`data/final/backbones/cNNN/`) with the
-`pretrain.train` recipe, and its dvclive log (`results/final/logs/cNNN/`)."""
+"""`pretrain`: one backbone per final set and seed (`data/final/backbones/cNNN_sS/`) with the
+`pretrain.train` recipe at that seed, and its dvclive log (`results/final/logs/cNNN_sS/`).
+
+Backbones train in spawned worker processes of `recipe.threads` torch threads each; each one's
+bytes depend only on its set, recipe and seed, never on the pool.
+"""
 
 from __future__ import annotations
 
@@ -10,14 +14,24 @@ from pathlib import Path
 
 import timm
 import torch
+from tqdm import tqdm
 
 from task2sim.atomic import atomic_dir
 from task2sim.errors import Task2SimError
-from task2sim.final.plan import Plan
-from task2sim.final.store import build_once, code_digest, fingerprint, link_tree, prune, work_dir
+from task2sim.final.plan import Plan, backbone_name
+from task2sim.final.store import (
+    build_once,
+    code_digest,
+    fingerprint,
+    is_built,
+    link_tree,
+    prune,
+    work_dir,
+)
 from task2sim.outputs import OutputKind, folder_of, meta_has
 from task2sim.params import TrainRecipe
 from task2sim.sim.config import stage_name
+from task2sim.sweep.executors import LocalExecutor
 from task2sim.train.checkpoint import CHECKPOINT
 from task2sim.train.loop import pretrain
 
@@ -37,6 +51,18 @@ def set_digest(set_dir: Path) -> str:
     return hashlib.sha256(meta.read_bytes()).hexdigest()
 
 
+def _train_backbone(job: tuple[Path, TrainRecipe, Path, str, Path]) -> float:
+    """One backbone in a worker process: train it into `entry` unless already built there."""
+    set_dir, recipe, entry, key, log_dir = job
+    start = time.perf_counter()
+    build_once(
+        entry,
+        key,
+        lambda folder: pretrain(set_dir, recipe, folder, log_dir=log_dir, progress=False),
+    )
+    return time.perf_counter() - start
+
+
 def pretrain_final(
     plan: Plan,
     recipe: TrainRecipe,
@@ -44,44 +70,44 @@ def pretrain_final(
     out: Path,
     logs_out: Path,
     progress: bool = True,
+    workers: int = 1,
 ) -> list[str]:
-    """Train (or reuse) the backbone of every config of `plan`; returns those trained anew."""
+    """Train (or reuse) the backbone of every (config, seed) of `plan`, in `workers` spawned
+    processes of `recipe.threads` torch threads each; returns the backbones trained anew."""
     out, logs_out = Path(out), Path(logs_out)
     work, logs_work = work_dir(out), work_dir(logs_out)
-    names = [stage_name(c) for c in plan.configs]
-    digests = {name: set_digest(Path(sets_dir) / name) for name in names}  # fail before training
+    digests = {c: set_digest(Path(sets_dir) / stage_name(c)) for c in plan.configs}  # fail early
     code = {
         "train": code_digest("train"),
         "torch": torch.__version__,
         "timm": timm.__version__,
-        "recipe": recipe.model_dump(mode="json"),
     }
+    names, jobs = [], []
+    for config, seed in plan.backbones:
+        name = backbone_name(config, seed)
+        seeded = recipe.model_copy(update={"seed": seed})
+        key = fingerprint(
+            {"set": digests[config], **code, "recipe": seeded.model_dump(mode="json")}
+        )
+        names.append(name)
+        if not is_built(work / name, key):
+            set_dir = Path(sets_dir) / stage_name(config)
+            jobs.append((set_dir, seeded, work / name, key, logs_work / name))
     trained = []
+    bar = tqdm(total=len(jobs), desc="pretrain", unit="backbone", disable=not progress)
+    for job, seconds in LocalExecutor(workers).map_unordered(_train_backbone, jobs):
+        trained.append(job[2].name)
+        log.info("%s: trained in %.1f s", job[2].name, seconds)
+        bar.update()
+    bar.close()
     with (
         atomic_dir(out, folder_of(CHECKPOINT)) as tmp,
         atomic_dir(logs_out, folder_of(TRAINING_LOG)) as tmp_logs,
     ):
         for name in names:
-            start = time.perf_counter()
-            reused = build_once(
-                work / name,
-                fingerprint({"set": digests[name], **code}),
-                lambda entry, name=name: pretrain(
-                    Path(sets_dir) / name,
-                    recipe,
-                    entry,
-                    log_dir=logs_work / name,
-                    progress=progress,
-                ),
-            )
             link_tree(work / name, tmp / name)
             if (logs_work / name).is_dir():
                 link_tree(logs_work / name, tmp_logs / name)
-            if reused:
-                log.info("%s: already trained, reused", name)
-            else:
-                trained.append(name)
-                log.info("%s: trained in %.1f s", name, time.perf_counter() - start)
     prune(work, names)
     prune(logs_work, names)
-    return trained
+    return sorted(trained)

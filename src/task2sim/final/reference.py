@@ -14,6 +14,7 @@ import pickle
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import timm
@@ -22,7 +23,8 @@ from torch import nn
 
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.transforms import IMAGENET_MEAN, IMAGENET_STD
-from task2sim.params import ReferenceParams, TrainRecipe
+from task2sim.final.evaluate import Backbone
+from task2sim.params import EvaluateParams, Params, ReferenceParams, TrainRecipe
 
 LABELS = {
     "efficientnet_lite0": "EfficientNet-Lite0 (ImageNet-1k, real images)",
@@ -76,12 +78,19 @@ def unwrap(model: nn.Module) -> nn.Module:
 
 @dataclass(frozen=True)
 class Reference:
-    """A reference network: how to build it, and the checkpoint meta that rebuilds it."""
+    """A reference network: how to build it (picklable), the checkpoint meta that rebuilds it,
+    its row, and its pre-training seed (None: fixed ImageNet weights)."""
 
     name: str
     build: Callable[[], nn.Module]
     meta: dict
     identity: dict
+    row: str = ""
+    seed: int | None = None
+
+    @property
+    def imagenet(self) -> bool:
+        return self.seed is None
 
 
 def _lite0() -> nn.Module:
@@ -113,55 +122,60 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
     }
 
 
-def _resnet50(path: Path) -> Callable[[], nn.Module]:
-    def build() -> nn.Module:
-        state = _read_state(path)
-        model = timm.create_model("resnet50", pretrained=False, num_classes=0)
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise Task2SimError(
-                f"reference.resnet50_weights: {path} does not fit ResNet-50 ({first})",
-                "give ImageNet weights of torchvision's or timm's resnet50",
-            ) from None
-        return model.eval()
+def _build_resnet50(path: Path) -> nn.Module:
+    state = _read_state(path)
+    model = timm.create_model("resnet50", pretrained=False, num_classes=0)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise Task2SimError(
+            f"reference.resnet50_weights: {path} does not fit ResNet-50 ({first})",
+            "give ImageNet weights of torchvision's or timm's resnet50",
+        ) from None
+    return model.eval()
 
-    return build
+
+def _build_scratch(recipe: TrainRecipe, classes: int) -> nn.Module:
+    from task2sim.train.recipe import create_model
+
+    torch.random.default_generator.manual_seed(recipe.seed)
+    return create_model(recipe, classes).eval()
 
 
 def scratch_network(recipe: TrainRecipe, classes: int) -> Callable[[], nn.Module]:
-    """A builder of the scratch row's network: `recipe`'s architecture, seeded by its seed."""
-
-    def build() -> nn.Module:
-        from task2sim.train.recipe import create_model
-
-        torch.random.default_generator.manual_seed(recipe.seed)
-        return create_model(recipe, classes).eval()
-
-    return build
+    """A (picklable) builder of the scratch row's network: `recipe`'s architecture, seeded by
+    its seed."""
+    return partial(_build_scratch, recipe, classes)
 
 
 def references(
-    settings: ReferenceParams, recipe: TrainRecipe | None = None, classes: int = 0
+    settings: ReferenceParams,
+    recipe: TrainRecipe | None = None,
+    classes: int = 0,
+    seeds: list[int] | None = None,
 ) -> list[Reference]:
     """The reference rows params.yaml asks for, in table order; the scratch row (the pretrain
-    recipe's architecture at random initialisation, seeded by its seed) needs `recipe`."""
+    recipe's architecture at random initialisation) needs `recipe` and has one network per seed
+    of `seeds` (default: the recipe's seed)."""
     from task2sim.final.store import code_digest, file_digest
     from task2sim.task2vec.probes import LITE0_MEAN_STD, LITE0_TIMM, lite0_weights_file
 
     code = code_digest("final/reference", "task2vec/probes")
     rows = []
     if settings.scratch and recipe is not None:
-        meta = {
-            "model": recipe.model,
-            "model_kwargs": recipe.model_kwargs,
-            "num_classes": classes,
-            "reference": LABELS["scratch"],
-            "seed": recipe.seed,
-        }
-        identity = {"code": code, "recipe": recipe.model_dump(mode="json"), "classes": classes}
-        rows.append(Reference("scratch", scratch_network(recipe, classes), meta, identity))
+        for seed in seeds if seeds is not None else [recipe.seed]:
+            seeded = recipe.model_copy(update={"seed": seed})
+            meta = {
+                "model": recipe.model,
+                "model_kwargs": recipe.model_kwargs,
+                "num_classes": classes,
+                "reference": LABELS["scratch"],
+                "seed": seed,
+            }
+            identity = {"code": code, "recipe": seeded.model_dump(mode="json"), "classes": classes}
+            build = scratch_network(seeded, classes)
+            rows.append(Reference(f"scratch_s{seed}", build, meta, identity, "scratch", seed))
     if settings.efficientnet_lite0:
         mean, std = LITE0_MEAN_STD
         weights = lite0_weights_file()
@@ -179,6 +193,7 @@ def references(
                     "reference": LABELS["efficientnet_lite0"],
                 },
                 {"weights": file_digest(weights), "code": code},
+                "efficientnet_lite0",
             )
         )
     if settings.resnet50_weights:
@@ -191,7 +206,7 @@ def references(
         rows.append(
             Reference(
                 "resnet50",
-                _resnet50(path),
+                partial(_build_resnet50, path),
                 {
                     "model": "resnet50",
                     "model_kwargs": {},
@@ -202,6 +217,7 @@ def references(
                     "reference": LABELS["resnet50"],
                 },
                 {"weights": file_digest(path), "code": code},
+                "resnet50",
             )
         )
     return rows
@@ -217,3 +233,35 @@ def load_reference(folder: Path | str) -> nn.Module:
     if mean and std and (tuple(mean), tuple(std)) != (IMAGENET_MEAN, IMAGENET_STD):
         return Renormalized(model, tuple(mean), tuple(std)).eval()
     return model
+
+
+def imagenet_evaluate(params: Params) -> EvaluateParams:
+    """The evaluation settings of the ImageNet rows: fine-tuning takes `reference.finetune`'s
+    BatchNorm mode and lr for every task (default weight decay and batch, no per-task grid)."""
+    override = params.reference.finetune
+    finetune = params.evaluate.finetune.model_copy(
+        update={"batchnorm": override.batchnorm, "lr": override.lr, "hparams": {}}
+    )
+    return params.evaluate.model_copy(update={"finetune": finetune})
+
+
+def reference_backbones(params: Params) -> list[tuple[Backbone, tuple[str, int | None]]]:
+    """Every reference network as a `Backbone` to evaluate, with its (row, seed): the scratch
+    row once per final seed (fine-tuned copies kept for the first), the ImageNet rows once."""
+    rows = references(
+        params.reference, params.pretrain.train, params.pretrain.classes, params.final.seeds
+    )
+    first = params.final.seeds[0]
+    out = []
+    for ref in rows:
+        backbone = Backbone(
+            ref.name,
+            ref.build,
+            ref.identity,
+            ref.meta,
+            unwrap=unwrap,
+            keep_tuned=ref.imagenet or ref.seed == first,
+            evaluate=imagenet_evaluate(params) if ref.imagenet else None,
+        )
+        out.append((backbone, (ref.row, ref.seed)))
+    return out

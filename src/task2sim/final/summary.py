@@ -1,7 +1,10 @@
-"""The method view of the final evaluation: what `dvc exp show` lists and the tables a reader sees.
+"""The method view of the final evaluation: every score as a record, the means `dvc exp show`
+lists, and the tables a reader sees.
 
-Backbones are scored once per (config, task); a method's score on a task is its config's. The
-reference rows come from `evaluate_reference` (real-image ImageNet networks, architecture named).
+Backbones are scored once per (config, seed, task); a method's score on a task at a seed is its
+config's backbone at that seed. The reference rows come from `evaluate_reference`: the scratch
+row has one network per seed, the ImageNet rows one fixed network (their score stands for every
+seed index when paired). Intervals: `task2sim.stats.intervals`.
 """
 
 from __future__ import annotations
@@ -14,79 +17,122 @@ import pandas as pd
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.protocols import PROTOCOLS
-from task2sim.final.plan import Plan
+from task2sim.final.plan import Plan, backbone_name
 from task2sim.final.reference import LABELS
-from task2sim.sim.config import stage_name
+from task2sim.stats.intervals import t_interval
 
 METHOD_LABELS = {
     "task2sim": "Task2Sim",
     "domain_randomization": "Domain Randomization (c255)",
     "random": "Random",
     "all_off": "all off (c000)",
+    "best_fixed": "best fixed (best seen mean)",
+    "additive": "additive non-adaptive (two-way optimum)",
+    "nearest_task": "nearest task (Task2Vec)",
+    "oracle": "oracle (each task's best; upper bound)",
 }
 PROTOCOL_LABELS = {"knn": "5-NN", "linear": "linear probe", "finetune": "fine-tune"}
 REFERENCE_FIX = "re-run the reference rows: `dvc repro evaluate_reference`"
+COLUMNS = ["row", "seed", "task", "protocol", "top1"]
 
 
 def reference_key(name: str) -> str:
     return f"reference_{name}"
 
 
-def read_reference(path: Path, tasks: list[str]) -> dict[str, dict[str, dict[str, float]]]:
-    """reference.json, checked to cover `tasks`."""
+def records_of(
+    scores: dict[str, dict[str, dict[str, float]]], ids: dict[str, tuple[str, int | None]]
+) -> list[dict]:
+    """Flatten {network: {task: {protocol: %}}} into records; `ids` maps network -> (row, seed)."""
+    out = []
+    for name, per_task in scores.items():
+        row, seed = ids[name]
+        for task, per_protocol in per_task.items():
+            for protocol, top1 in per_protocol.items():
+                out.append(
+                    {"row": row, "seed": seed, "task": task, "protocol": protocol, "top1": top1}
+                )
+    return out
+
+
+def backbone_records(plan: Plan, evaluation: dict) -> list[dict]:
+    """evaluation.json's records: one per (config, seed, task, protocol)."""
+    out = []
+    for config, seed in plan.backbones:
+        name = backbone_name(config, seed)
+        for task, per_protocol in evaluation.get(name, {}).items():
+            for protocol, top1 in per_protocol.items():
+                out.append(
+                    {
+                        "backbone": name,
+                        "config": config,
+                        "seed": seed,
+                        "task": task,
+                        "protocol": protocol,
+                        "top1": top1,
+                    }
+                )
+    return out
+
+
+def read_reference(path: Path, tasks: list[str]) -> pd.DataFrame:
+    """reference.json's records, checked to cover `tasks` for every reference row."""
     path = Path(path)
     if not path.is_file():
         raise Task2SimError(f"reference results {path} not found", REFERENCE_FIX)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problem = f"reference results {path} are unreadable ({exc})"
+        data = pd.DataFrame.from_records(json.loads(path.read_text(encoding="utf-8")))
+        data = data[COLUMNS]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        problem = f"reference results {path} are unreadable ({exc!r})"
         raise Task2SimError(problem, REFERENCE_FIX) from None
-    for name, per_task in raw.items():
-        missing = [t for t in tasks if t not in per_task]
+    for row, group in data.groupby("row"):
+        missing = [t for t in tasks if t not in set(group["task"])]
         if missing:
             raise Task2SimError(
-                f"{path}: reference '{name}' has no result for {', '.join(missing)}", REFERENCE_FIX
+                f"{path}: reference '{row}' has no result for {', '.join(missing)}", REFERENCE_FIX
             )
-    return raw
+    data = data[data["task"].isin(tasks)].copy()
+    data["row"] = data["row"].map(reference_key)
+    return data
 
 
-def method_scores(
-    plan: Plan, evaluation: dict[str, dict[str, dict[str, float]]]
-) -> dict[str, dict[str, dict[str, float]]]:
-    """{method: {task: {protocol: %}}} from the per-backbone evaluation."""
-    return {
-        method: {task: evaluation[stage_name(config)][task] for task, config in per_task.items()}
-        for method, per_task in plan.methods.items()
-    }
+def scores_frame(plan: Plan, records: list[dict], reference: pd.DataFrame) -> pd.DataFrame:
+    """Every (row, seed, task, protocol) score: the methods in params order, then references."""
+    by_backbone = pd.DataFrame.from_records(records)
+    parts = []
+    for method, per_task in plan.methods.items():
+        for task, config in per_task.items():
+            picked = by_backbone[(by_backbone["config"] == config) & (by_backbone["task"] == task)]
+            parts.append(picked.assign(row=method)[COLUMNS])
+    data = pd.concat([*parts, reference[COLUMNS]], ignore_index=True)
+    order = [*plan.methods, *dict.fromkeys(reference["row"])]
+    data["row"] = pd.Categorical(data["row"], order, ordered=True)
+    return data.sort_values(["row", "protocol", "task", "seed"], kind="stable")
 
 
-def rows(plan: Plan, evaluation: dict, reference: dict) -> dict[str, dict[str, dict[str, float]]]:
-    """Every row of the comparison: the methods (in the paper's order), then the references."""
-    scores = method_scores(plan, evaluation)
-    order = [m for m in METHOD_LABELS if m in scores] + [
-        m for m in scores if m not in METHOD_LABELS
-    ]
-    out = {method: scores[method] for method in order}
-    for name, per_task in reference.items():
-        out[reference_key(name)] = {t: per_task[t] for t in plan.tasks}
-    return out
+def task_means(data: pd.DataFrame) -> pd.DataFrame:
+    """The mean over seeds of every (row, protocol, task)."""
+    grouped = data.groupby(["row", "protocol", "task"], observed=True)["top1"]
+    return grouped.mean().reset_index()
 
 
-def _mean(values: list[float]) -> float:
-    return round(sum(values) / len(values), 2)
+def split_tasks(plan: Plan) -> dict[str, list[str]]:
+    return {role: tasks for role, tasks in (("seen", plan.seen), ("unseen", plan.unseen)) if tasks}
 
 
-def metrics(plan: Plan, table: dict) -> dict[str, dict[str, dict[str, float]]]:
-    """{row: {protocol: {seen: mean %, unseen: mean %}}}, 2 decimals (an empty role is left out)."""
+def metrics(plan: Plan, data: pd.DataFrame) -> dict[str, dict[str, dict[str, float]]]:
+    """{row: {protocol: {seen: mean %, unseen: mean %}}}: the mean over tasks of each task's
+    mean over seeds, 2 decimals (what `dvc exp show` lists)."""
+    means = task_means(data)
     out: dict[str, dict[str, dict[str, float]]] = {}
-    for row, per_task in table.items():
+    for row in data["row"].cat.categories:
         out[row] = {}
         for protocol in PROTOCOLS:
+            mine = means[(means["row"] == row) & (means["protocol"] == protocol)]
             out[row][protocol] = {
-                role: _mean([per_task[t][protocol] for t in tasks])
-                for role, tasks in (("seen", plan.seen), ("unseen", plan.unseen))
-                if tasks
+                role: round(float(mine[mine["task"].isin(tasks)]["top1"].mean()), 2)
+                for role, tasks in split_tasks(plan).items()
             }
     return out
 
@@ -98,44 +144,54 @@ def label(row: str) -> str:
     return METHOD_LABELS.get(row, row)
 
 
-def frame(plan: Plan, table: dict) -> pd.DataFrame:
-    """One row per (method, protocol): a column per task, then the seen and unseen means."""
-    summary = metrics(plan, table)
+def cell(values: pd.Series) -> str:
+    """A table cell: the mean over seeds and the half-width of its 95 % t-interval."""
+    interval = t_interval(values.to_numpy())
+    if interval.n < 2:
+        return f"{interval.mean:.2f}"
+    return f"{interval.mean:.2f} ±{interval.high - interval.mean:.2f}"
+
+
+def per_task_table(plan: Plan, data: pd.DataFrame, split_intervals: dict) -> pd.DataFrame:
+    """One row per (method, protocol): a cell per task (mean over seeds ± the 95 % t half-width
+    over seeds), then the seen and unseen means with their 95 % t-intervals over tasks."""
     records = []
-    for row, per_task in table.items():
-        for protocol in PROTOCOLS:
-            record = {"method": row, "protocol": protocol}
-            record.update({t: round(per_task[t][protocol], 2) for t in plan.tasks})
-            record.update(summary[row][protocol])
-            records.append(record)
+    for (row, protocol), group in data.groupby(["row", "protocol"], observed=True, sort=False):
+        record = {"method": label(row), "protocol": PROTOCOL_LABELS[protocol]}
+        for task in plan.tasks:
+            name = f"{task} (unseen)" if task in plan.unseen else task
+            record[name] = cell(group[group["task"] == task]["top1"])
+        for role in split_tasks(plan):
+            interval = split_intervals[row][protocol][role]
+            record[role] = f"{interval['mean']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"
+        records.append(record)
     return pd.DataFrame.from_records(records)
 
 
-def markdown(plan: Plan, data: pd.DataFrame) -> str:
-    shown = data.copy()
-    shown["method"] = shown["method"].map(label)
-    shown["protocol"] = shown["protocol"].map(PROTOCOL_LABELS)
-    shown = shown.rename(columns={t: f"{t} (unseen)" for t in plan.unseen})
+def markdown(plan: Plan, table: pd.DataFrame, seeds: list[int]) -> str:
     intro = (
-        "Top-1 % on each downstream task after pre-training on each method's image set; seen / "
-        "unseen are means over the controller's seen and unseen tasks. The reference rows are "
-        "networks pre-trained on real ImageNet images, named by architecture.\n\n"
+        "Top-1 % on each downstream task after pre-training on each method's image set. A task "
+        f"cell is the mean over the {len(seeds)} pre-training seeds ({', '.join(map(str, seeds))}) "
+        "± the half-width of its 95 % Student-t interval over those seeds; seen / unseen are the "
+        "means over the controller's seen and unseen tasks of the per-task means, with 95 % "
+        "Student-t intervals over tasks. The ImageNet reference is one fixed network: its cells "
+        "are single runs. Methods read from the reward table (best fixed, additive, nearest task) "
+        "use the seen tasks alone; the oracle is an upper bound.\n\n"
     )
-    return intro + shown.to_markdown(index=False, floatfmt=".2f") + "\n"
+    return intro + table.to_markdown(index=False) + "\n"
 
 
 def pretext_check(plan: Plan, backbones_dir: Path, classes: int) -> str:
     """Did the final backbones learn their pretext task? Each one's held-out pretext top-1 and
     final train loss (from its meta.json), the median against max(50 %, 5x chance)."""
-    from task2sim.sim.config import stage_name
     from task2sim.train.checkpoint import read_meta
 
     rows = []
-    for config in plan.configs:
-        meta = read_meta(Path(backbones_dir) / stage_name(config))
+    for config, seed in plan.backbones:
+        meta = read_meta(Path(backbones_dir) / backbone_name(config, seed))
         rows.append(
             {
-                "backbone": stage_name(config),
+                "backbone": backbone_name(config, seed),
                 "held-out pretext top-1 (%)": meta.get("heldout_top1"),
                 "final train loss": round(float(meta["final_train_loss"]), 4),
             }
@@ -159,14 +215,20 @@ def pretext_check(plan: Plan, backbones_dir: Path, classes: int) -> str:
 
 
 def write_summary(
-    plan: Plan, table: dict, metrics_path: Path, tables_dir: Path, pretext: str = ""
+    plan: Plan,
+    data: pd.DataFrame,
+    stats: dict,
+    metrics_path: Path,
+    tables_dir: Path,
+    extra: str = "",
 ) -> dict[str, dict[str, dict[str, float]]]:
-    """results/metrics.json, results/tables/final.csv and final.md; returns the metrics."""
-    summary = metrics(plan, table)
-    data = frame(plan, table)
+    """results/metrics.json, results/tables/final.csv (every score) and final.md."""
+    summary = metrics(plan, data)
     atomic_write_json(metrics_path, summary)
     tables_dir = Path(tables_dir)
-    atomic_write_bytes(tables_dir / "final.csv", data.to_csv(index=False).encode("utf-8"))
-    text = markdown(plan, data) + pretext
+    csv = data.assign(row=data["row"].astype(str)).to_csv(index=False)
+    atomic_write_bytes(tables_dir / "final.csv", csv.encode("utf-8"))
+    table = per_task_table(plan, data, stats["rows"])
+    text = markdown(plan, table, plan.seeds) + extra
     atomic_write_bytes(tables_dir / "final.md", text.encode("utf-8"))
     return summary

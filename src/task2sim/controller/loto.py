@@ -1,0 +1,200 @@
+"""Leave-one-task-out: the controller's honest generalisation number on a reward table.
+
+For every task of a pool, the controller is trained on all the other tasks and predicts the
+held-out one; its pick is scored by the held-out task's row of the reward table. The baselines
+are computed the same way, from the other tasks alone (best fixed, additive, nearest task), or
+need no training (Domain Randomization, all off, Random = the row's mean); the oracle (the row's
+maximum) is an upper bound. Per task the controller's reward is its mean over controller seeds.
+Every paired difference (Task2Sim - baseline, per held-out task) gets a t-interval over tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from task2sim.atomic import atomic_write_bytes
+from task2sim.controller.baselines import table_picks
+from task2sim.controller.rewards import ALL_OFF, DOMAIN_RANDOMIZATION, RewardTable
+from task2sim.controller.run import run_controller
+from task2sim.errors import Task2SimError
+from task2sim.params import ControllerTraining
+from task2sim.stats.intervals import INTERVAL_NAME, t_interval, verdict
+
+log = logging.getLogger(__name__)
+
+LOTO_METHODS = {
+    "task2sim": "Task2Sim (controller trained without the task)",
+    "best_fixed": "best fixed (best mean over the other tasks)",
+    "additive": "additive non-adaptive (main + two-way optimum of the other tasks)",
+    "nearest_task": "nearest task (best config of the nearest other task by Task2Vec)",
+    "domain_randomization": "Domain Randomization (c255)",
+    "all_off": "all off (c000)",
+    "random": "Random (the task's mean over the 256 configs)",
+    "oracle": "oracle: the task's best config (upper bound)",
+}
+
+
+def _held_out_run(
+    table: RewardTable,
+    vectors: dict[str, np.ndarray],
+    tasks: list[str],
+    held_out: str,
+    cfg: ControllerTraining,
+    seed: int,
+) -> tuple[str, int, int]:
+    others = [t for t in tasks if t != held_out]
+    run = run_controller(table, vectors, others, [held_out], cfg, seed)
+    return held_out, seed, int(run.predictions[held_out]["config"])
+
+
+def _controller_picks(
+    table: RewardTable,
+    vectors: dict[str, np.ndarray],
+    tasks: list[str],
+    cfg: ControllerTraining,
+    seeds: list[int],
+    workers: int,
+    progress: bool,
+) -> dict[str, dict[int, int]]:
+    """{held-out task: {controller seed: predicted config}}."""
+    cfg = cfg.model_copy(update={"threads": 1})
+    jobs = [(t, s) for t in tasks for s in seeds]
+    bar = tqdm(total=len(jobs), desc="leave-one-task-out", unit="run", disable=not progress)
+    picks: dict[str, dict[int, int]] = {t: {} for t in tasks}
+    if workers > 1 and len(jobs) > 1:
+        context = multiprocessing.get_context("spawn")  # no forked torch thread pools
+        with ProcessPoolExecutor(min(workers, len(jobs)), mp_context=context) as pool:
+            futures = [
+                pool.submit(_held_out_run, table, vectors, tasks, t, cfg, s) for t, s in jobs
+            ]
+            for future in futures:
+                task, seed, config = future.result()
+                picks[task][seed] = config
+                bar.update()
+    else:
+        for t, s in jobs:
+            task, seed, config = _held_out_run(table, vectors, tasks, t, cfg, s)
+            picks[task][seed] = config
+            bar.update()
+    bar.close()
+    return picks
+
+
+def leave_one_task_out(
+    table: RewardTable,
+    vectors: dict[str, np.ndarray],
+    tasks: list[str],
+    cfg: ControllerTraining,
+    seeds: list[int],
+    workers: int = 1,
+    progress: bool = False,
+) -> dict:
+    """Per held-out task: each method's config and reward; a summary with t-intervals."""
+    if len(tasks) < 3:
+        raise Task2SimError(
+            f"leave-one-task-out needs 3 tasks at least, got {len(tasks)}",
+            "add tasks to the pool (params.yaml `tasks:`)",
+        )
+    picks = _controller_picks(table, vectors, tasks, cfg, seeds, workers, progress)
+    per_task: dict[str, dict] = {}
+    for task in tasks:
+        others = [t for t in tasks if t != task]
+        row = table.rows([task])[0]
+        entry: dict[str, dict] = {
+            "task2sim": {
+                "configs": [picks[task][s] for s in seeds],
+                "reward": float(np.mean([row[picks[task][s]] for s in seeds])),
+            }
+        }
+        for method in ("best_fixed", "additive", "nearest_task"):
+            config = table_picks(method, table, others, [task], vectors)[task]
+            entry[method] = {"config": config, "reward": float(row[config])}
+        entry["domain_randomization"] = {
+            "config": DOMAIN_RANDOMIZATION,
+            "reward": float(row[DOMAIN_RANDOMIZATION]),
+        }
+        entry["all_off"] = {"config": ALL_OFF, "reward": float(row[ALL_OFF])}
+        entry["random"] = {"reward": float(row.mean())}
+        entry["oracle"] = {"config": int(row.argmax()), "reward": float(row.max())}
+        per_task[task] = entry
+    return {
+        "interval": INTERVAL_NAME.replace("each task: the mean over seeds", "held-out tasks"),
+        "controller_seeds": list(seeds),
+        "tasks": per_task,
+        "summary": summarise(per_task),
+    }
+
+
+def summarise(per_task: dict[str, dict]) -> dict:
+    """Each method's mean reward over held-out tasks, and Task2Sim minus it, with t-intervals."""
+    tasks = list(per_task)
+    out: dict[str, dict] = {}
+    ours = np.array([per_task[t]["task2sim"]["reward"] for t in tasks])
+    for method in LOTO_METHODS:
+        values = np.array([per_task[t][method]["reward"] for t in tasks])
+        entry = {"reward": t_interval(values).to_json()}
+        if method != "task2sim":
+            difference = t_interval(ours - values)
+            entry["task2sim_minus"] = difference.to_json()
+            entry["verdict"] = verdict(difference)
+        out[method] = entry
+    return out
+
+
+def loto_frame(result: dict) -> pd.DataFrame:
+    """One row per held-out task, a column per method's reward."""
+    records = []
+    for task, entry in result["tasks"].items():
+        record = {"held-out task": task}
+        record.update({m: round(entry[m]["reward"], 2) for m in LOTO_METHODS})
+        records.append(record)
+    return pd.DataFrame.from_records(records)
+
+
+def markdown(results: dict[str, dict]) -> str:
+    """Every pool's summary (with intervals and verdicts) and its per-task table."""
+    lines = [
+        "# Leave-one-task-out",
+        "",
+        "For each task of a pool the controller is trained on all the other tasks and predicts "
+        "the held-out one; every baseline is computed from the other tasks alone. Rewards are "
+        "read from that pool's reward table (5-NN top-1 %). Intervals: 95 % Student-t over the "
+        "held-out tasks; a verdict is 'better' or 'worse' only when the interval of the paired "
+        "difference (Task2Sim - baseline, per task) excludes 0.",
+    ]
+    for pool, result in results.items():
+        summary = result["summary"]
+        lines += [
+            "",
+            f"## {pool}",
+            "",
+            f"{len(result['tasks'])} held-out tasks, controller seeds "
+            f"{', '.join(map(str, result['controller_seeds']))}.",
+            "",
+            "| method | mean reward [95 % CI] | Task2Sim - method [95 % CI] | verdict |",
+            "|---|---|---|---|",
+        ]
+        for method, label in LOTO_METHODS.items():
+            entry = summary[method]
+            reward = _interval_text(entry["reward"])
+            difference = (
+                _interval_text(entry["task2sim_minus"]) if "task2sim_minus" in entry else ""
+            )
+            lines.append(f"| {label} | {reward} | {difference} | {entry.get('verdict', '')} |")
+        lines += ["", loto_frame(result).to_markdown(index=False, floatfmt=".2f")]
+    return "\n".join(lines) + "\n"
+
+
+def _interval_text(entry: dict) -> str:
+    return f"{entry['mean']:.2f} [{entry['low']:.2f}, {entry['high']:.2f}]"
+
+
+def write_markdown(results: dict[str, dict], path: Path) -> None:
+    atomic_write_bytes(Path(path), markdown(results).encode("utf-8"))

@@ -1,0 +1,1 @@
+"""Confidence intervals and verdicts shared by the final comparison and leave-one-task-out."""
