@@ -19,7 +19,7 @@ from task2sim.controller.baselines import additive_optimum, best_fixed, nearest_
 from task2sim.controller.loto import leave_one_task_out, markdown
 from task2sim.controller.rewards import RewardTable
 from task2sim.final.plan import Plan
-from task2sim.final.stats import paired_differences, sanity_gate, split_intervals
+from task2sim.final.stats import embed_block, paired_differences, sanity_gate, split_intervals
 from task2sim.params import ControllerTraining
 from task2sim.stats.intervals import t_interval, verdict
 
@@ -218,3 +218,23 @@ def test_leave_one_task_out_trains_a_real_controller():
     for entry in result["tasks"].values():
         assert len(entry["task2sim"]["configs"]) == 1
         assert 0 <= entry["task2sim"]["configs"][0] < 256
+
+
+# ---------------------------------------------------------------- the README's verdicts
+
+
+def test_readme_verdicts_are_the_generated_ones():
+    """The README's verdict blocks equal the committed results (`task2sim readme-verdicts`)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for block in ("results/final/verdicts.md", "results/loto_verdicts.md"):
+        generated = (ROOT / block).read_text(encoding="utf-8")
+        assert embed_block(readme, generated) == readme, f"README differs from {block}"
+
+
+def test_embed_block_replaces_only_between_the_markers():
+    readme = "intro\n<!-- a -->\nold\n<!-- /a -->\nrest\n"
+    assert embed_block(readme, "<!-- a -->\nnew\n<!-- /a -->\n") == (
+        "intro\n<!-- a -->\nnew\n<!-- /a -->\nrest\n"
+    )
+    with pytest.raises(ValueError, match="no block"):
+        embed_block("no markers\n", "<!-- a -->\nnew\n<!-- /a -->\n")

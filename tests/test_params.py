@@ -99,6 +99,15 @@ def test_controller_must_name_known_tasks():
         parse_params(raw)
 
 
+def test_hparams_of_other_tasks_are_presets_but_typos_are_refused():
+    raw = _base()
+    raw["evaluate"]["finetune"]["hparams"] = {"eurosat": {"lr": 0.001}}  # a task not in the pool
+    assert parse_params(raw).evaluate.finetune.hparams["eurosat"].lr == 0.001
+    raw["evaluate"]["finetune"]["hparams"] = {"animal": {"lr": 0.001}}
+    with pytest.raises(Task2SimError, match=r"'animal', not in tasks \(did you mean 'animals'"):
+        parse_params(raw)
+
+
 def test_missing_or_broken_file(tmp_path):
     with pytest.raises(Task2SimError, match="not found"):
         load_params(tmp_path / "params.yaml")

@@ -589,10 +589,12 @@ class Params(_Section):
 
     @model_validator(mode="after")
     def _evaluate_hparams_tasks_exist(self) -> Params:
+        """Per-task hparams of tasks outside the pool stay as presets (a pool edited with
+        `-S tasks=...` keeps working); a near miss of a pool task is a typo and refused."""
         for protocol in ("linear", "finetune"):
             for name in getattr(self.evaluate, protocol).hparams:
-                if name not in self.tasks:
-                    hint = _closest(name, list(self.tasks))
+                hint = _closest(name, list(self.tasks)) if name not in self.tasks else ""
+                if hint:
                     raise ValueError(
                         f"evaluate.{protocol}.hparams names task '{name}', not in tasks{hint}"
                     )

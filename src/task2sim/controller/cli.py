@@ -121,8 +121,8 @@ def _cmd_loto(args: argparse.Namespace) -> None:
             f"{pool}: Task2Sim {ours['mean']:.2f} [{ours['low']:.2f}, {ours['high']:.2f}]; {line}"
         )
     atomic_write_json(args.json, results)
-    write_markdown(results, args.out)
-    print(f"-> {args.out}, {args.json} ({time.perf_counter() - start:.0f} s)")
+    write_markdown(results, args.out, args.verdicts)
+    print(f"-> {args.out}, {args.json}, {args.verdicts} ({time.perf_counter() - start:.0f} s)")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -159,6 +159,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     loto.add_argument("--vectors", type=Path, default=Path("data/task2vec"))
     loto.add_argument("--out", type=Path, default=Path("results/tables/loto.md"))
     loto.add_argument("--json", type=Path, default=Path("results/loto.json"))
+    loto.add_argument(
+        "--verdicts",
+        type=Path,
+        default=Path("results/loto_verdicts.md"),
+        help="the README's generated summary block",
+    )
     loto.add_argument(
         "--no-paper", action="store_true", help="our pool only (no released paper artifacts)"
     )

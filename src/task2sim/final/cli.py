@@ -165,19 +165,21 @@ def _cmd_evaluate_final(args: argparse.Namespace) -> None:
 
 
 def _cmd_readme_verdicts(args: argparse.Namespace) -> None:
-    """Copy the generated verdict block into the README (between its markers)."""
+    """Copy the generated verdict blocks into the README (each between its marker lines)."""
     from task2sim.atomic import atomic_write_bytes
     from task2sim.errors import Task2SimError
-    from task2sim.final.stats import embed_verdicts
+    from task2sim.final.stats import embed_block
 
-    if not args.verdicts.is_file():
-        raise Task2SimError(f"{args.verdicts} not found", "run `dvc repro evaluate` first")
-    try:
-        text = embed_verdicts(args.readme.read_text(encoding="utf-8"), args.verdicts.read_text())
-    except (OSError, ValueError) as exc:
-        raise Task2SimError(f"{args.readme}: {exc}", "add the two marker lines") from None
+    text = args.readme.read_text(encoding="utf-8")
+    for block in (args.verdicts, args.loto):
+        if not block.is_file():
+            raise Task2SimError(f"{block} not found", "run `dvc repro evaluate loto` first")
+        try:
+            text = embed_block(text, block.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise Task2SimError(f"{args.readme}: {exc}", "add the two marker lines") from None
     atomic_write_bytes(args.readme, text.encode("utf-8"))
-    print(f"{args.verdicts} -> {args.readme}")
+    print(f"{args.verdicts}, {args.loto} -> {args.readme}")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -236,8 +238,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.set_defaults(func=_cmd_evaluate_final)
 
     readme = sub.add_parser(
-        "readme-verdicts", help="copy the generated verdicts of the final comparison into README"
+        "readme-verdicts",
+        help="copy the generated verdicts (final comparison, leave-one-task-out) into the README",
     )
     readme.add_argument("--verdicts", type=Path, default=VERDICTS)
+    readme.add_argument("--loto", type=Path, default=Path("results/loto_verdicts.md"))
     readme.add_argument("--readme", type=Path, default=Path("README.md"))
     readme.set_defaults(func=_cmd_readme_verdicts)

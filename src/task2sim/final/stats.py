@@ -132,6 +132,8 @@ def final_stats(plan: Plan, data: pd.DataFrame, records: pd.DataFrame) -> dict:
 
 
 def _interval(entry: dict) -> str:
+    if entry["n"] < 2:
+        return f"{entry['mean']:+.2f} (n = {entry['n']}, no interval)"
     return f"{entry['mean']:+.2f} [{entry['low']:+.2f}, {entry['high']:+.2f}]"
 
 
@@ -213,9 +215,13 @@ def write_stats(stats: dict, stats_path: Path, tables_dir: Path, verdicts_path: 
     atomic_write_bytes(Path(verdicts_path), verdicts_markdown(stats).encode())
 
 
-def embed_verdicts(readme: str, verdicts: str) -> str:
-    """`readme` with its generated verdict block replaced by `verdicts` (both markers kept)."""
-    start, end = readme.find(VERDICT_START), readme.find(VERDICT_END)
-    if start < 0 or end < start:
-        raise ValueError(f"the README has no block between {VERDICT_START} and {VERDICT_END}")
-    return readme[:start] + verdicts.rstrip("\n") + readme[end + len(VERDICT_END) :]
+def embed_block(readme: str, block: str) -> str:
+    """`readme` with a generated block replaced: the block's first and last lines are its
+    markers, and the README holds the same two lines around the block's previous text."""
+    lines = block.strip("\n").splitlines()
+    first, last = lines[0], lines[-1]
+    start = readme.find(first)
+    end = readme.find(last, start + 1) if start >= 0 else -1
+    if start < 0 or end < 0:
+        raise ValueError(f"the README has no block between {first} and {last}")
+    return readme[:start] + "\n".join(lines) + readme[end + len(last) :]

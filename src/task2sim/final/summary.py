@@ -106,8 +106,11 @@ def scores_frame(plan: Plan, records: list[dict], reference: pd.DataFrame) -> pd
             picked = by_backbone[(by_backbone["config"] == config) & (by_backbone["task"] == task)]
             parts.append(picked.assign(row=method)[COLUMNS])
     data = pd.concat([*parts, reference[COLUMNS]], ignore_index=True)
-    order = [*plan.methods, *dict.fromkeys(reference["row"])]
+    methods = [m for m in METHOD_LABELS if m in plan.methods]  # the paper's rows first
+    methods += [m for m in plan.methods if m not in METHOD_LABELS]
+    order = [*methods, *dict.fromkeys(reference["row"])]
     data["row"] = pd.Categorical(data["row"], order, ordered=True)
+    data["protocol"] = pd.Categorical(data["protocol"], PROTOCOLS, ordered=True)
     return data.sort_values(["row", "protocol", "task", "seed"], kind="stable")
 
 
@@ -226,7 +229,8 @@ def write_summary(
     summary = metrics(plan, data)
     atomic_write_json(metrics_path, summary)
     tables_dir = Path(tables_dir)
-    csv = data.assign(row=data["row"].astype(str)).to_csv(index=False)
+    csv = data.assign(row=data["row"].astype(str), protocol=data["protocol"].astype(str))
+    csv = csv.to_csv(index=False)
     atomic_write_bytes(tables_dir / "final.csv", csv.encode("utf-8"))
     table = per_task_table(plan, data, stats["rows"])
     text = markdown(plan, table, plan.seeds) + extra
