@@ -1,5 +1,5 @@
 """The final comparison's figures: Fig. 4-style per-task bars (mean over seeds, 95 % t error bars
-over seeds) and a summary of every row's seen / unseen means with 95 % t-intervals over tasks."""
+over seeds) and Task2Sim's paired differences with every other row, 95 % t-intervals over tasks."""
 
 from __future__ import annotations
 
@@ -72,36 +72,35 @@ def draw_per_task(plan: Plan, data: pd.DataFrame, path: Path) -> None:
 
 
 def draw_summary(stats: dict, path: Path) -> None:
-    """Every row's seen / unseen mean per protocol with its 95 % t-interval over tasks (PNG)."""
-    rows = list(stats["rows"])
-    splits = list(next(iter(stats["rows"].values()))[PROTOCOLS[0]])
+    """Task2Sim minus every other row per protocol and split (paired by seed within each task),
+    with its 95 % t-interval over tasks: what the verdicts read (PNG)."""
+    pairs = stats["task2sim_minus"]
+    rows = list(pairs)
+    splits = list(next(iter(pairs.values()))[PROTOCOLS[0]]) if rows else []
     fig, axes = plt.subplots(
-        len(splits), len(PROTOCOLS), figsize=(4.2 * len(PROTOCOLS), 0.4 * len(rows) * 2 + 1.5),
+        len(splits), len(PROTOCOLS), figsize=(4.2 * len(PROTOCOLS), 0.36 * len(rows) * 2 + 2),
         sharey=True, squeeze=False,
     )  # fmt: skip
     y = np.arange(len(rows))[::-1]
+    colours = {"better": "tab:green", "worse": "tab:red", "not distinguishable": "0.45"}
     for r, role in enumerate(splits):
         for c, protocol in enumerate(PROTOCOLS):
             ax = axes[r][c]
-            entries = [stats["rows"][row][protocol][role] for row in rows]
-            means = np.array([e["mean"] for e in entries])
-            low = means - np.array([e["low"] for e in entries])
-            high = np.array([e["high"] for e in entries]) - means
-            colors = ["tab:red" if row == "task2sim" else "tab:blue" for row in rows]
-            for i, colour in enumerate(colors):
+            for i, row in enumerate(rows):
+                entry = pairs[row][protocol][role]
+                d = entry["difference"]
                 ax.errorbar(
-                    means[i], y[i], xerr=[[low[i]], [high[i]]], fmt="o", color=colour,
-                    markersize=3.5, capsize=2,
+                    d["mean"], y[i], xerr=[[d["mean"] - d["low"]], [d["high"] - d["mean"]]],
+                    fmt="o", color=colours[entry["verdict"]], markersize=3.5, capsize=2,
                 )  # fmt: skip
-            if "task2sim" in rows:
-                ax.axvline(stats["rows"]["task2sim"][protocol][role]["mean"], color="tab:red",
-                           linewidth=0.6, linestyle=":")  # fmt: skip
+            ax.axvline(0, color="black", linewidth=0.8)
             ax.set_title(f"{PROTOCOL_LABELS[protocol]}, {role} tasks", fontsize="medium")
             ax.grid(axis="x", alpha=0.3)
-            if r == len(splits) - 1:
-                ax.set_xlabel("top-1 % (mean over tasks, 95 % t-interval)")
-    axes[0][0].set_yticks(y, [label(row) for row in rows], fontsize="small")
-    for r in range(len(splits)):
         axes[r][0].set_yticks(y, [label(row) for row in rows], fontsize="small")
+    fig.supxlabel(
+        "Task2Sim minus the row, top-1 points: mean over tasks, 95 % t-interval "
+        "(green: Task2Sim better, red: worse, grey: not distinguishable)",
+        fontsize="medium",
+    )
     fig.tight_layout()
     _save(fig, path)
