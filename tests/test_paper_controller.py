@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from task2sim.controller import paper
+from task2sim.controller.baselines import baselines
 from task2sim.controller.paper_table import paper_table, render_markdown, write_table
-from task2sim.controller.rewards import baselines
 from task2sim.controller.run import run_controller
 from task2sim.errors import Task2SimError
 from task2sim.params import ControllerTraining, PaperControllerParams

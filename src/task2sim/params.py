@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -480,19 +480,7 @@ class FinalParams(_Section):
     set; each set gets one backbone per seed.
     """
 
-    methods: list[FinalMethod] = Field(
-        [
-            "task2sim",
-            "domain_randomization",
-            "random",
-            "all_off",
-            "best_fixed",
-            "additive",
-            "nearest_task",
-            "oracle",
-        ],
-        min_length=1,
-    )
+    methods: list[FinalMethod] = Field(list(get_args(FinalMethod)), min_length=1)
     seeds: list[int] = Field(
         [0, 1, 2],
         min_length=1,

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from task2sim.controller.rewards import RewardTable
+from task2sim.controller.rewards import ALL_OFF, DOMAIN_RANDOMIZATION, RewardTable
 from task2sim.errors import Task2SimError
-from task2sim.sim.config import NUM_CONFIGS
+from task2sim.sim.config import NUM_CONFIGS, index_to_key
 from task2sim.sweep.factorial import fit_two_way
 from task2sim.task2vec.distance import normalized_cosine
 
@@ -82,3 +82,44 @@ def nearest_tasks(
 ) -> dict[str, str]:
     """{task: its nearest other seen task}, for reports."""
     return {t: nearest_seen(vectors, seen, t) for t in tasks}
+
+
+def fixed_config_row(
+    table: RewardTable, seen: list[str], unseen: list[str], config: int, what: str
+) -> dict:
+    """One config used for every task: its seen / unseen mean reward %, with its key."""
+    return {
+        "config": config,
+        "key": index_to_key(config),
+        "what": what,
+        "seen": float(table.rows(seen)[:, config].mean()),
+        "unseen": float(table.rows(unseen)[:, config].mean()),
+    }
+
+
+def baselines(table: RewardTable, seen: list[str], unseen: list[str]) -> dict[str, dict]:
+    """Reward-table baselines, seen / unseen mean % (SPEC §4; 'Random' is the 256-set mean)."""
+    s, u = table.rows(seen), table.rows(unseen)
+    rows = {
+        "domain_randomization": (DOMAIN_RANDOMIZATION, "all 8 parameters randomized"),
+        "all_off": (ALL_OFF, "no parameter randomized"),
+        "best_fixed_on_seen": (
+            best_fixed(table, seen),
+            "the one set best on average over the seen tasks",
+        ),
+    }
+    out = {
+        name: fixed_config_row(table, seen, unseen, index, what)
+        for name, (index, what) in rows.items()
+    }
+    out["random"] = {
+        "what": "expected reward of a uniformly random set per task",
+        "seen": float(s.mean()),
+        "unseen": float(u.mean()),
+    }
+    out["oracle"] = {
+        "what": "each task's best set (upper bound)",
+        "seen": float(s.max(axis=1).mean()),
+        "unseen": float(u.max(axis=1).mean()),
+    }
+    return out

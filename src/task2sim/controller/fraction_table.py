@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
+from task2sim.controller.baselines import baselines
 from task2sim.controller.paper_table import baseline_rows
-from task2sim.controller.rewards import baselines, load_reward_table
+from task2sim.controller.rewards import load_reward_table
 from task2sim.controller.run import run_controller
 from task2sim.params import Params
 

@@ -25,7 +25,7 @@ from task2sim.controller.rewards import ALL_OFF, DOMAIN_RANDOMIZATION, RewardTab
 from task2sim.controller.run import run_controller
 from task2sim.errors import Task2SimError
 from task2sim.params import ControllerTraining
-from task2sim.stats.intervals import INTERVAL_NAME, t_interval, verdict
+from task2sim.stats.intervals import INTERVAL_NAME, interval_text, t_interval, verdict
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +182,8 @@ def summary_table(pool: str, result: dict) -> list[str]:
     ]
     for method, label in LOTO_METHODS.items():
         entry = summary[method]
-        reward = _interval_text(entry["reward"])
-        difference = _interval_text(entry["task2sim_minus"]) if "task2sim_minus" in entry else ""
+        reward = interval_text(entry["reward"])
+        difference = interval_text(entry["task2sim_minus"]) if "task2sim_minus" in entry else ""
         verdict_text = SHORT.get(entry.get("verdict", ""), "")
         lines.append(f"| {label} | {reward} | {difference} | {verdict_text} |")
     return lines
@@ -204,10 +204,6 @@ def markdown(results: dict[str, dict]) -> str:
         lines += ["", f"## {pool}", "", *summary_table(pool, result)]
         lines += ["", loto_frame(result).to_markdown(index=False, floatfmt=".2f")]
     return "\n".join(lines) + "\n"
-
-
-def _interval_text(entry: dict) -> str:
-    return f"{entry['mean']:.2f} [{entry['low']:.2f}, {entry['high']:.2f}]"
 
 
 def write_markdown(results: dict[str, dict], path: Path, block_path: Path) -> None:

@@ -17,7 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
-from task2sim.controller.baselines import additive_optimum, table_picks
+from task2sim.controller.baselines import (
+    additive_optimum,
+    baselines,
+    fixed_config_row,
+    table_picks,
+)
 from task2sim.controller.paper import (
     PAPER_SEEN,
     PAPER_TASK2SIM,
@@ -25,10 +30,9 @@ from task2sim.controller.paper import (
     load_paper_rewards,
     load_paper_vectors,
 )
-from task2sim.controller.rewards import RewardTable, baselines
+from task2sim.controller.rewards import RewardTable
 from task2sim.controller.run import run_controller
 from task2sim.params import ControllerTraining, PaperControllerParams
-from task2sim.sim.config import index_to_key
 
 log = logging.getLogger(__name__)
 
@@ -107,14 +111,13 @@ def table_baselines(table: RewardTable, vectors: dict[str, np.ndarray]) -> dict[
     the nearest seen task's best config (both from the seen tasks alone)."""
     seen, unseen = list(PAPER_SEEN), list(PAPER_UNSEEN)
     out = baselines(table, seen, unseen)
-    additive = additive_optimum(table, seen)
-    out["additive"] = {
-        "config": additive,
-        "key": index_to_key(additive),
-        "what": "optimum of a main + two-way model fitted to the seen tasks' mean reward",
-        "seen": float(table.rows(seen)[:, additive].mean()),
-        "unseen": float(table.rows(unseen)[:, additive].mean()),
-    }
+    out["additive"] = fixed_config_row(
+        table,
+        seen,
+        unseen,
+        additive_optimum(table, seen),
+        "optimum of a main + two-way model fitted to the seen tasks' mean reward",
+    )
     nearest = {
         role: table_picks("nearest_task", table, seen, tasks, vectors)
         for role, tasks in (("seen", seen), ("unseen", unseen))

@@ -93,38 +93,6 @@ def _mean_of(values: np.ndarray, configs: np.ndarray) -> float:
     return float(values[np.arange(len(values)), configs].mean())
 
 
-def baselines(table: RewardTable, seen: list[str], unseen: list[str]) -> dict[str, dict]:
-    """Reward-table baselines, seen / unseen mean % (SPEC §4; 'Random' is the 256-set mean)."""
-    s, u = table.rows(seen), table.rows(unseen)
-    best_fixed = int(s.mean(axis=0).argmax())
-    rows = {
-        "domain_randomization": (DOMAIN_RANDOMIZATION, "all 8 parameters randomized"),
-        "all_off": (ALL_OFF, "no parameter randomized"),
-        "best_fixed_on_seen": (best_fixed, "the one set best on average over the seen tasks"),
-    }
-    out: dict[str, dict] = {
-        name: {
-            "config": index,
-            "key": index_to_key(index),
-            "what": what,
-            "seen": float(s[:, index].mean()),
-            "unseen": float(u[:, index].mean()),
-        }
-        for name, (index, what) in rows.items()
-    }
-    out["random"] = {
-        "what": "expected reward of a uniformly random set per task",
-        "seen": float(s.mean()),
-        "unseen": float(u.mean()),
-    }
-    out["oracle"] = {
-        "what": "each task's best set (upper bound)",
-        "seen": float(s.max(axis=1).mean()),
-        "unseen": float(u.max(axis=1).mean()),
-    }
-    return out
-
-
 def score_predictions(values: np.ndarray, predicted: np.ndarray) -> dict[str, object]:
     """Mean reward of predicted configs, the oracle, and per-head agreement with each task's best.
 

@@ -172,8 +172,9 @@ def evaluate_pairs(
         if not is_built(entry, key):
             jobs.append(PairJob(backbone, task, Path(tasks_dir), single, entry, key))
     bar = tqdm(total=len(jobs), desc="evaluate", unit="pair", disable=not progress)
+    scored: dict[Path, dict[str, float]] = {}
     for job, seconds in LocalExecutor(workers).map_unordered(_score_pair, jobs):
-        scores = _entry_scores(job.entry)
+        scores = scored[job.entry] = _entry_scores(job.entry)
         log.info(
             "%s on %s: %s (%.1f s)",
             job.backbone.name,
@@ -186,13 +187,16 @@ def evaluate_pairs(
     results: dict[str, dict[str, dict[str, float]]] = {}
     with atomic_dir(out, FINETUNED_BACKBONES) as tmp:
         for (name, task), (backbone, entry) in entries.items():
-            results.setdefault(name, {})[task] = _entry_scores(entry)
+            scores = scored[entry] if entry in scored else _entry_scores(entry)
+            results.setdefault(name, {})[task] = scores
             if backbone.keep_tuned:
                 link_tree(entry, tmp / name / task)
-    names = sorted({name for name, _ in entries})
-    for name in names:
-        prune(work / name, [t for n, t in entries if n == name])
-    prune(work, names)
+    tasks_of: dict[str, list[str]] = {}
+    for name, task in entries:
+        tasks_of.setdefault(name, []).append(task)
+    for name, tasks in tasks_of.items():
+        prune(work / name, tasks)
+    prune(work, list(tasks_of))
     return results
 
 

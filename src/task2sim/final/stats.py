@@ -23,7 +23,7 @@ from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.evaluate.protocols import PROTOCOLS
 from task2sim.final.plan import Plan
 from task2sim.final.summary import PROTOCOL_LABELS, label, split_tasks, task_means
-from task2sim.stats.intervals import INTERVAL_NAME, t_interval, verdict
+from task2sim.stats.intervals import INTERVAL_NAME, interval_text, t_interval, verdict
 
 log = logging.getLogger(__name__)
 OURS = "task2sim"
@@ -131,12 +131,6 @@ def final_stats(plan: Plan, data: pd.DataFrame, records: pd.DataFrame) -> dict:
     return stats
 
 
-def _interval(entry: dict) -> str:
-    if entry["n"] < 2:
-        return f"{entry['mean']:+.2f} (n = {entry['n']}, no interval)"
-    return f"{entry['mean']:+.2f} [{entry['low']:+.2f}, {entry['high']:+.2f}]"
-
-
 SHORT_VERDICT = {"better": "**better**", "worse": "**worse**", "not distinguishable": "n.d."}
 
 
@@ -151,7 +145,10 @@ def verdict_table(stats: dict) -> list[str]:
         cells = []
         for protocol, role in columns:
             entry = per_protocol[protocol][role]
-            cells.append(f"{_interval(entry['difference'])} {SHORT_VERDICT[entry['verdict']]}")
+            cells.append(
+                f"{interval_text(entry['difference'], signed=True)} "
+                f"{SHORT_VERDICT[entry['verdict']]}"
+            )
         lines.append(f"| {label(other)} | {' | '.join(cells)} |")
     return lines
 
@@ -183,9 +180,7 @@ def summary_markdown(stats: dict) -> str:
     ]
     for row, per_protocol in stats["rows"].items():
         for protocol, per_split in per_protocol.items():
-            cells = [
-                f"{e['mean']:.2f} [{e['low']:.2f}, {e['high']:.2f}]" for e in per_split.values()
-            ]
+            cells = [interval_text(e) for e in per_split.values()]
             lines.append(f"| {label(row)} | {PROTOCOL_LABELS[protocol]} | {' | '.join(cells)} |")
     lines += ["", "## Task2Sim against every other row", "", *verdict_table(stats)]
     lines += ["", "## Sanity gate of the fine-tuning protocol", "", gate_text(stats["sanity_gate"])]

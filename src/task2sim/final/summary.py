@@ -19,7 +19,7 @@ from task2sim.errors import Task2SimError
 from task2sim.evaluate.protocols import PROTOCOLS
 from task2sim.final.plan import Plan, backbone_name
 from task2sim.final.reference import LABELS
-from task2sim.stats.intervals import t_interval
+from task2sim.stats.intervals import interval_text, t_interval
 
 METHOD_LABELS = {
     "task2sim": "Task2Sim",
@@ -165,8 +165,7 @@ def per_task_table(plan: Plan, data: pd.DataFrame, split_intervals: dict) -> pd.
             name = f"{task} (unseen)" if task in plan.unseen else task
             record[name] = cell(group[group["task"] == task]["top1"])
         for role in split_tasks(plan):
-            interval = split_intervals[row][protocol][role]
-            record[role] = f"{interval['mean']:.2f} [{interval['low']:.2f}, {interval['high']:.2f}]"
+            record[role] = interval_text(split_intervals[row][protocol][role])
         records.append(record)
     return pd.DataFrame.from_records(records)
 

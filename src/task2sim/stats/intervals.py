@@ -32,11 +32,6 @@ class Interval:
     def to_json(self, digits: int = 2) -> dict:
         return {k: round(v, digits) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
-    def text(self) -> str:
-        if self.n < 2:
-            return f"{self.mean:.2f} (n = {self.n}, no interval)"
-        return f"{self.mean:.2f} [{self.low:.2f}, {self.high:.2f}]"
-
 
 def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Interval:
     """The mean of `values` with its Student-t interval (values are independent units)."""
@@ -48,6 +43,14 @@ def t_interval(values: Sequence[float], confidence: float = CONFIDENCE) -> Inter
         return Interval(mean, mean, mean, len(x))
     half = float(stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
     return Interval(mean, mean - half, mean + half, len(x))
+
+
+def interval_text(entry: dict, signed: bool = False) -> str:
+    """`mean [low, high]` of an interval's JSON (`Interval.to_json`); n < 2 says it has none."""
+    sign = "+" if signed else ""
+    if entry["n"] < 2:
+        return f"{entry['mean']:{sign}.2f} (n = {entry['n']}, no interval)"
+    return f"{entry['mean']:{sign}.2f} [{entry['low']:{sign}.2f}, {entry['high']:{sign}.2f}]"
 
 
 def verdict(difference: Interval) -> str:
