@@ -5,7 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from task2sim.cli import main
+import pytest
+
+from task2sim import __version__
+from task2sim.cli import build_parser, main, run
+from task2sim.cli_help import subcommands
 from task2sim.datasets.format import load_task
 
 
@@ -56,3 +60,36 @@ def test_user_errors_exit_2_without_traceback(tmp_path):
 def test_unknown_task_name_in_params(tmp_path, capsys):
     assert main(["prepare", "nope", "--out", str(tmp_path)]) == 2
     assert "has no task named nope" in capsys.readouterr().err
+
+
+def test_every_command_and_option_is_documented():
+    """`task2sim <cmd> --help` describes the command and every option (a user's first stop)."""
+    commands = subcommands(build_parser())
+    assert len(commands) >= 25
+    for name, command in commands.items():
+        assert command.description, f"{name} has no description"
+        assert name in command.format_help()
+        for action in command._actions:
+            assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+
+
+def test_option_names_are_consistent_across_commands():
+    """One spelling per idea: kebab-case, and never both `--x` and `--xs`."""
+    names = {
+        option
+        for command in subcommands(build_parser()).values()
+        for action in command._actions
+        for option in action.option_strings
+        if option.startswith("--")
+    }
+    assert all(name == name.lower() and "_" not in name for name in names), sorted(names)
+    assert not {name for name in names if f"{name}s" in names}
+
+
+def test_defaults_are_shown_and_version_is_printed(capsys):
+    help_text = subcommands(build_parser())["evaluate-final"].format_help()
+    assert "(default: params.yaml)" in " ".join(help_text.split())
+    with pytest.raises(SystemExit) as exit_info:
+        run(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"task2sim {__version__}"

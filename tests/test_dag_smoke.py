@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -105,8 +106,14 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
         "TASK2SIM_CACHE": str(tmp_path / "cache"),
     }
     dvc = [sys.executable, "-m", "dvc"]
-    _run(repo, env, *dvc, "init", "--no-scm", "-q")
+    _run(repo, env, "git", "init", "-q")
+    for key, value in (("user.name", "smoke"), ("user.email", "smoke@example.org")):
+        _run(repo, env, "git", "config", key, value)
+    _run(repo, env, *dvc, "init", "-q")
     _run(repo, env, *dvc, "config", "core.analytics", "false")
+    shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")  # the plot templates
+    _run(repo, env, "git", "add", "-A")  # dvclive reads the commit it runs on
+    _run(repo, env, "git", "commit", "-q", "-m", "smoke project")
     _run(repo, env, *dvc, "repro", "prepare", "task2vec")
 
     # The fan-out: all 256 sets and sweep jobs in one process each, then recorded by DVC.
@@ -121,7 +128,7 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
 
     stages = ["render", "rewards", "scratch", "sweep_spread", "controller", "final_sets",
               "pretrain", "evaluate_reference", "evaluate", "cka", "figures", "sim_figures",
-              "task_sheet"]  # fmt: skip
+              "task_sheet", "plot_data"]  # fmt: skip
     paper = Path(os.environ.get("TASK2SIM_PAPER_DIR", ROOT.parent / "shared" / "paper"))
     if (paper / "reward_db.json").is_file():  # the released files: supp. Table 1 and LOTO too
         env["TASK2SIM_PAPER_DIR"] = str(paper)
@@ -140,7 +147,8 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
     assert len(runs) == 1 + 3 * 64 * 2
     assert set(rewards) == {"digits", "pets", "toys"}
     assert len(rewards["digits"]) == NUM_CONFIGS
-    metrics = json.loads((repo / "results/metrics.json").read_text())
+    metrics = json.loads((repo / "results/final/means.json").read_text())
+    assert json.loads((repo / "results/metrics.json").read_text()) == metrics["task2sim"]
     for method in params["final"]["methods"]:
         for protocol in ("knn", "linear", "finetune"):
             assert set(metrics[method][protocol]) == {"seen", "unseen"}, (method, protocol)
@@ -161,3 +169,70 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
     second = _run(repo, env, *dvc, "repro", *stages)
     assert "Running stage" not in second
     assert "up to date" in _run(repo, env, *dvc, "status", *stages)
+    _plots(repo, env, dvc, tmp_path)
+    _queued_experiments(repo, env, dvc, tmp_path)
+
+
+def _plots(repo: Path, env: dict, dvc: list[str], tmp_path: Path) -> None:
+    """`dvc plots show` draws the dvc.yaml plots: training curves, method intervals, figures."""
+    curves = (repo / "results/plots/training.csv").read_text().splitlines()
+    assert curves[0] == "backbone,config,seed,methods,step,loss,lr" and len(curves) > 2
+    _run(repo, env, *dvc, "plots", "show", "-o", str(tmp_path / "dvc_plots"))
+    page = (tmp_path / "dvc_plots" / "index.html").read_text()
+    for title in ("Training loss of the final backbones", "Mean top-1 of every method"):
+        assert title in page, title
+    for figure in ("final_summary", "final_per_task", "rewards", "cka"):
+        assert f"{figure}.png" in page, figure
+
+
+def _queued_experiments(repo: Path, env: dict, dvc: list[str], tmp_path: Path) -> None:
+    """Two queued experiments run, each in its own workspace, and leave the main one alone;
+    `dvc exp show --only-changed` shows both in 200 columns, `report --from-exps` reads both."""
+    _run(repo, env, "git", "add", "-A")
+    _run(repo, env, "git", "commit", "-q", "-m", "smoke baseline")
+    env = {key: value for key, value in env.items() if key != "TASK2SIM_ROOT"}
+    before = (repo / "results/metrics.json").read_bytes()
+    for images in (4, 12):
+        _run(repo, env, *dvc, "exp", "run", "--queue", "-n", f"images-{images}",
+             "-S", f"pretrain.images={images}", "plot_data")  # fmt: skip
+    _run(repo, env, *dvc, "queue", "start", "-j", "1")
+    deadline = time.monotonic() + 900
+    while True:
+        status = _run(repo, env, *dvc, "queue", "status")
+        if not any(word in status for word in ("Queued", "Running")):
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(3)
+    assert status.count("Success") == 2, status
+    assert _run(repo, env, "git", "status", "--porcelain").strip() == ""
+    assert (repo / "results/metrics.json").read_bytes() == before
+
+    wide = {**env, "COLUMNS": "200"}
+    show = _run(repo, wide, *dvc, "exp", "show", "--no-pager", "--only-changed")
+    header = next(line for line in show.splitlines() if "Experiment" in line).split()
+    assert max(map(len, show.splitlines())) <= 200, show
+    assert "pretrain.images" in header, show  # the changed param and the metrics in full
+    assert any(column.endswith((".seen", ".unseen")) for column in header), show
+    assert "images-4" in show and "images-12" in show, show
+    # what does not fit is the changed stage dependencies' hashes; --drop hides them
+    plain = _run(repo, wide, *dvc, "exp", "show", "--no-pager", "--only-changed",
+                 "--drop", "^(data|results)/")  # fmt: skip
+    assert "…" not in plain and "images-12" in plain, plain
+    listed = subprocess.run([*dvc, "exp", "show", "--json"], cwd=repo, env=env,
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    runs = {
+        rev["name"]: rev["data"]["metrics"]["results/metrics.json"]["data"]
+        for base in json.loads(listed.stdout)
+        for exp in base.get("experiments") or []
+        for rev in exp["revs"]
+    }
+    assert set(runs) == {"images-4", "images-12"}
+    assert all(set(run) == {"knn", "linear", "finetune"} for run in runs.values())
+
+    figures, tables = tmp_path / "scale_figures", tmp_path / "scale_tables"
+    _run(repo, env, "task2sim", "report", "--from-exps", "--out", str(figures),
+         "--tables", str(tables))  # fmt: skip
+    assert (figures / "scale_images.png").stat().st_size > 1000
+    curves = (tables / "scale.csv").read_text().splitlines()
+    assert {line.split(",")[1] for line in curves[1:]} == {"4", "8", "12"}
+    assert len({line.split(",")[5] for line in curves[1:]}) > 2  # every method, from means.json

@@ -44,10 +44,32 @@ def test_parser_reads_experiments_and_skips_failed_and_repeated_ones(exps):
     assert row["accuracy"].tolist() == [45.0]  # 40 + 4 + 1 + 1 + 0 - 1 in the toy stage
     rows, fixed = sweep_of(table, "images")
     assert sorted(set(rows["images"])) == [2000, 4000, 8000]
-    assert fixed == {"classes": 10, "objects_per_class": 8}
+    assert fixed == {"classes": 10, "objects_per_class": 8, "model": "(unset)"}
     assert sweep_of(table, "classes") is None  # 10 -> 20 changed objects_per_class too
     wide = scale_table(table)
     assert {"knn_seen", "finetune_unseen"} <= set(wide.columns) and len(wide) == 4 * 5
+
+
+def test_every_method_comes_from_means_and_backbones_make_a_curve(exps):
+    """means.json at each experiment's commit gives every method; pretrain.train.model is a
+    scale dimension of its own (supp. Figs 2-3)."""
+    for entry in exps:
+        for exp in entry.get("experiments") or []:
+            for rev in exp["revs"]:
+                rev["data"]["params"]["params.yaml"]["data"]["pretrain"]["train"] = {
+                    "model": "resnet50" if rev["name"] == "white-iglu" else "resnet18"
+                }
+    asked = []
+
+    def read_means(rev: str) -> dict:
+        asked.append(rev)
+        return {"domain_randomization": {"knn": {"seen": 12.5, "unseen": 20.0}}}
+
+    table = experiment_rows(exps, read_means)
+    assert set(table["method"]) == {"domain_randomization"}
+    assert all(len(rev) == 40 or rev == "workspace" for rev in asked)
+    wide = scale_table(table)
+    assert set(wide["model"]) >= {"resnet18", "resnet50"}
 
 
 def test_report_from_exps_writes_curves_csv_and_says_what_is_missing(tmp_path, capsys):
@@ -59,7 +81,9 @@ def test_report_from_exps_writes_curves_csv_and_says_what_is_missing(tmp_path, c
     assert not (figures / "scale_classes.png").exists()
     assert "dvc exp run -S pretrain.classes=40" in out
     csv = (tables / "scale.csv").read_text()
-    assert csv.splitlines()[0].startswith("experiment,images,classes,objects_per_class,method")
+    assert csv.splitlines()[0].startswith(
+        "experiment,images,classes,objects_per_class,model,method"
+    )
     first = (figures / "scale_images.png").read_bytes()
     assert main(args) == 0 and (figures / "scale_images.png").read_bytes() == first
     empty = tmp_path / "empty.json"

@@ -32,7 +32,7 @@ from task2sim.sim.scene import BASE_LIGHT_COLOR, BASE_LIGHT_INTENSITY, SceneSpec
 
 HAS_TDW = all(importlib.util.find_spec(m) is not None for m in ("tdw", "zmq"))
 needs_tdw = pytest.mark.skipif(
-    not HAS_TDW, reason="tdw and pyzmq are not installed (pip install task2sim-bench[tdw])"
+    not HAS_TDW, reason="tdw and pyzmq are not installed (pip install -e '.[tdw]')"
 )
 SKYBOX_FIELDS = {
     "name",
@@ -258,7 +258,7 @@ def test_world_json_round_trip_and_errors(tmp_path: Path) -> None:
 
 def test_metadata_needs_tdw(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tdw_commands.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(Task2SimError, match=r"pip install task2sim-bench\[tdw\]"):
+    with pytest.raises(Task2SimError, match=r"pip install -e '\.\[tdw\]'"):
         tdw_commands.default_world()
 
 
@@ -313,7 +313,7 @@ def test_backend_without_tdw_says_how_to_install(monkeypatch: pytest.MonkeyPatch
     tdw_backend.import_tdw.cache_clear()
     monkeypatch.setitem(__import__("sys").modules, "tdw.controller", None)
     try:
-        with pytest.raises(Task2SimError, match=r"pip install task2sim-bench\[tdw\]"):
+        with pytest.raises(Task2SimError, match=r"pip install -e '\.\[tdw\]'"):
             tdw_backend.TdwBackend(WORLD, 32)
     finally:
         tdw_backend.import_tdw.cache_clear()

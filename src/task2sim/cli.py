@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from task2sim import __version__
+from task2sim.cli_help import DefaultsHelpFormatter, document
 from task2sim.errors import Task2SimError
 
 # Each module adds its own sub-commands, so the command list reads like the pipeline.
@@ -23,15 +25,23 @@ COMMAND_MODULES = (
     "task2sim.final.cli",
     "task2sim.cka.cli",
     "task2sim.recommend",
+    "task2sim.dag",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="task2sim", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="task2sim",
+        description="Task2Sim benchmark: the commands the DVC pipeline runs, and the user-facing "
+        "ones (`task2sim <command> --help` for each).",
+        formatter_class=DefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="<command>")
     for module in COMMAND_MODULES:
         importlib.import_module(module).register(sub)
+    document(parser)
     return parser
 
 

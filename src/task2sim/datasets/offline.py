@@ -52,6 +52,10 @@ CLIPART_DIR = Path(os.environ.get("TASK2SIM_OPENCLIPART", "/usr/share/openclipar
 EMOJI_NPM = "emoji-datasource-google@16.0.0"
 EMOJI_PACKAGE = EMOJI_NPM.replace("@", "-")  # the folder scripts/bootstrap.sh unpacks it into
 BOOTSTRAP_FIX = "run scripts/bootstrap.sh (it installs every offline data source)"
+# animal-mnist declares tensorflow, which the project never imports (it reads the data files), so
+# it is installed without its dependencies and is not in pyproject.toml's dependencies.
+ANIMAL_FIX = "pip install --no-deps animal-mnist==0.4, or run scripts/bootstrap.sh"
+ANIMAL_REINSTALL = "pip install --no-deps --force-reinstall animal-mnist==0.4"
 
 FASHION_CLASSES = [
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -198,9 +202,7 @@ def _animal_dir() -> Path:
     try:
         dist = importlib.metadata.distribution("animal-mnist")
     except importlib.metadata.PackageNotFoundError:
-        raise Task2SimError(
-            "Python package 'animal-mnist' is not installed", BOOTSTRAP_FIX
-        ) from None
+        raise Task2SimError("Python package 'animal-mnist' is not installed", ANIMAL_FIX) from None
     return Path(str(dist.locate_file("animal_mnist/data/Animal_MNIST")))
 
 
@@ -208,9 +210,11 @@ def animals_missing() -> str | None:
     try:
         folder = _animal_dir()
     except Task2SimError as exc:
-        return exc.problem
+        return exc.one_line()
     absent = [f for f in ANIMAL_FILES if not (folder / f).is_file()]
-    return f"{', '.join(absent)} missing from {folder}" if absent else None
+    return (
+        f"{', '.join(absent)} missing from {folder} (fix: {ANIMAL_REINSTALL})" if absent else None
+    )
 
 
 def load_animals(entry: TaskEntry) -> RawTask:
@@ -220,12 +224,12 @@ def load_animals(entry: TaskEntry) -> RawTask:
     for name, expected in ANIMAL_FILES.items():
         path = folder / name
         if not path.is_file():
-            raise Task2SimError(f"{path} is missing", BOOTSTRAP_FIX)
+            raise Task2SimError(f"{path} is missing", ANIMAL_REINSTALL)
         actual = sha256_file(path)
         if actual != expected:
             raise Task2SimError(
                 f"{path} has sha256 {actual}, expected {expected}; refusing to unpickle it",
-                "reinstall animal-mnist==0.4 (scripts/bootstrap.sh)",
+                ANIMAL_REINSTALL,
             )
         with gzip.open(path, "rb") as handle:
             arrays.append(np.asarray(pickle.load(handle)))

@@ -20,6 +20,7 @@ REFERENCE_FINETUNED = Path("data/final/reference_finetuned")
 EVALUATION = Path("results/final/evaluation.json")
 FINETUNED = Path("data/final/finetuned")
 METRICS = Path("results/metrics.json")
+MEANS = Path("results/final/means.json")
 TABLES = Path("results/tables")
 FIGURE = Path("results/figures/final_per_task.png")
 SUMMARY_FIGURE = Path("results/figures/final_summary.png")
@@ -147,7 +148,7 @@ def _cmd_evaluate_final(args: argparse.Namespace) -> None:
     stats = final_stats(plan, data, pd.DataFrame.from_records(records))
     write_stats(stats, args.stats, args.tables, args.verdicts)
     pretext = pretext_check(plan, args.backbones, params.pretrain.classes)
-    summary = write_summary(plan, data, stats, args.metrics, args.tables, pretext)
+    summary = write_summary(plan, data, stats, args.metrics, args.means, args.tables, pretext)
     draw_per_task(plan, data, args.figure)
     draw_summary(stats, args.summary_figure)
     for row, per_protocol in summary.items():
@@ -159,7 +160,7 @@ def _cmd_evaluate_final(args: argparse.Namespace) -> None:
     print("sanity gate: " + gate_text(stats["sanity_gate"]))
     print(
         f"{len(evaluation)} backbones ({len(plan.configs)} configs x {len(plan.seeds)} seeds), "
-        f"{len(records)} scores -> {args.out}, {args.stats}, {args.metrics} "
+        f"{len(records)} scores -> {args.out}, {args.stats}, {args.means}, {args.metrics} "
         f"({time.perf_counter() - start:.1f} s)"
     )
 
@@ -204,7 +205,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     pre.add_argument("--plan", type=Path, default=PLAN)
     pre.add_argument("--sets", type=Path, default=SETS)
     pre.add_argument("--out", type=Path, default=BACKBONES, help="parent of the cNNN backbones")
-    pre.add_argument("--logs", type=Path, default=LOGS, help="parent of the dvclive logs")
+    pre.add_argument("--logs", type=Path, default=LOGS)
     pre.add_argument("--quiet", action="store_true")
     pre.set_defaults(func=_cmd_pretrain_final)
 
@@ -229,10 +230,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--out", type=Path, default=EVALUATION)
     ev.add_argument("--finetuned", type=Path, default=FINETUNED)
     ev.add_argument("--metrics", type=Path, default=METRICS)
+    ev.add_argument("--means", type=Path, default=MEANS, help="every row's means (JSON)")
     ev.add_argument("--tables", type=Path, default=TABLES)
     ev.add_argument("--figure", type=Path, default=FIGURE)
     ev.add_argument("--summary-figure", type=Path, default=SUMMARY_FIGURE)
-    ev.add_argument("--stats", type=Path, default=STATS, help="intervals and paired differences")
+    ev.add_argument("--stats", type=Path, default=STATS)
     ev.add_argument("--verdicts", type=Path, default=VERDICTS, help="the README's verdict block")
     ev.add_argument("--quiet", action="store_true")
     ev.set_defaults(func=_cmd_evaluate_final)

@@ -51,8 +51,21 @@ def set_digest(set_dir: Path) -> str:
     return hashlib.sha256(meta.read_bytes()).hexdigest()
 
 
+def _without_dvclive_step_signal() -> None:
+    """Inside `dvc exp run`, dvclive tells VS Code of every finished epoch through one signal
+    file per repository and deletes it at the end with a check-then-remove, so two training
+    processes of one queued experiment race on it (FileNotFoundError, a failed experiment).
+    These workers write finished logs, not a live view: they skip the signal."""
+    import dvclive.live
+
+    for name in ("mark_dvclive_step_completed", "cleanup_dvclive_step_completed"):
+        if hasattr(dvclive.live, name):
+            setattr(dvclive.live, name, lambda *args: None)
+
+
 def _train_backbone(job: tuple[Path, TrainRecipe, Path, str, Path]) -> float:
     """One backbone in a worker process: train it into `entry` unless already built there."""
+    _without_dvclive_step_signal()
     set_dir, recipe, entry, key, log_dir = job
     start = time.perf_counter()
     build_once(

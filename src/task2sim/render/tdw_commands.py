@@ -42,7 +42,7 @@ CAMERA_ELEVATION_DEGREES = 20.0  # same as the embedded renderer
 CANONICAL_SKYBOX = "fish_hoek_beach_4k"  # the official generator's fixed skybox (background off)
 MIN_SUN_ELEVATION = 120  # the official generator's filter for outdoor skyboxes
 PAPER_MATERIALS = 140  # size of the paper's material subset
-INSTALL_FIX = "pip install task2sim-bench[tdw]"
+INSTALL_FIX = "in the project folder: pip install -e '.[tdw]'"
 
 
 @dataclass(frozen=True)

@@ -46,11 +46,17 @@ def _read_json(path: Path):
 def _cmd_report(args: argparse.Namespace) -> None:
     """Draw what the results allow; cheap: no network, no model runs."""
     if args.from_exps or args.exps_json:
-        from task2sim.report.experiments import experiment_rows, read_exps_json, run_exp_show
+        from task2sim.report.experiments import (
+            experiment_rows,
+            git_means,
+            read_exps_json,
+            run_exp_show,
+        )
         from task2sim.report.scale import write_scale_report
 
         exps = read_exps_json(args.exps_json) if args.exps_json else run_exp_show(args.all_commits)
-        for message in write_scale_report(experiment_rows(exps), args.out, args.tables):
+        rows = experiment_rows(exps, git_means)
+        for message in write_scale_report(rows, args.out, args.tables):
             print(message)
         return
     import pandas as pd
@@ -82,6 +88,13 @@ def _cmd_render_index(args: argparse.Namespace) -> None:
     print(f"256 sweep sets in {args.sets}: index {args.index}, one image each in {args.figure}")
 
 
+def _cmd_plot_data(args: argparse.Namespace) -> None:
+    from task2sim.report.plot_data import write_plot_data
+
+    written = write_plot_data(args.plan, args.logs, args.stats, args.out)
+    print("wrote " + ", ".join(map(str, written)) + " (`dvc plots show` draws them)")
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     report = sub.add_parser(
         "report",
@@ -94,8 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     report.add_argument("--cka", type=Path, default=Path("results/cka.json"))
     report.add_argument(
         "--from-exps", action="store_true",
-        help="accuracy against pretrain.images / classes / objects_per_class across DVC "
-        "experiments (`dvc exp show --json`)",
+        help="accuracy against pretrain.images / classes / objects_per_class / train.model "
+        "across DVC experiments (`dvc exp show --json`)",
     )  # fmt: skip
     report.add_argument("--exps-json", type=Path, help="read this saved `dvc exp show --json`")
     report.add_argument(
@@ -127,3 +140,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     index.add_argument("--index", type=Path, default=Path("results/sets/sweep_index.json"))
     index.add_argument("--figure", type=Path, default=FIGURES_DIR / "sweep_sets.png")
     index.set_defaults(func=_cmd_render_index)
+
+    plot_data = sub.add_parser(
+        "plot-data",
+        help="the tables `dvc plots` draws: training curves and every method's intervals",
+    )
+    plot_data.add_argument("--plan", type=Path, default=Path("results/final/plan.json"))
+    plot_data.add_argument("--logs", type=Path, default=Path("results/final/logs"))
+    plot_data.add_argument("--stats", type=Path, default=Path("results/final/stats.json"))
+    plot_data.add_argument("--out", type=Path, default=Path("results/plots"))
+    plot_data.set_defaults(func=_cmd_plot_data)

@@ -5,20 +5,29 @@ The JSON (dvc 3.x) is a list of baseline commits (plus "workspace"), each
 "error", "experiments": [{"name", "executor", "revs": [<same shape as a baseline>]}]}`.
 A failed experiment carries `error` and stale metrics from its parent, so it is skipped; a
 metrics file that could not be read carries `{"error": ...}` instead of `data`.
+
+The metrics file holds Task2Sim's means only (what `dvc exp show` lists); every method's means
+are in results/final/means.json, a plain output DVC commits into each experiment, read from the
+experiment's commit with git. Without it (a saved JSON from elsewhere) the curves show Task2Sim.
 """
 
 from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
 from task2sim.errors import Task2SimError
 
-SCALE_PARAMS = ("images", "classes", "objects_per_class")
+SCALE_PARAMS = ("images", "classes", "objects_per_class", "model")
 METRICS_FILE = "results/metrics.json"
+MEANS_FILE = "results/final/means.json"
+UNSET = "(unset)"
+PROTOCOLS = ("knn", "linear", "finetune")
+HEADLINE = "task2sim"  # the method whose row results/metrics.json holds
 PARAMS_FILE = "params.yaml"
 COLUMNS = ["experiment", "rev", *SCALE_PARAMS, "method", "protocol", "split", "accuracy"]
 
@@ -44,6 +53,40 @@ def read_exps_json(path: Path) -> list:
         ) from None
 
 
+def git_means(rev: str) -> dict | None:
+    """Every method's means at an experiment's commit (the workspace: the file on disk)."""
+    try:
+        if rev == "workspace":
+            text = Path(MEANS_FILE).read_text(encoding="utf-8")
+        else:
+            done = subprocess.run(
+                ["git", "show", f"{rev}:{MEANS_FILE}"], capture_output=True, text=True, check=False
+            )
+            if done.returncode != 0:
+                return None
+            text = done.stdout
+        data = json.loads(text)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def scale_values(pretrain: dict) -> tuple | None:
+    """(images, classes, objects_per_class, model) of an experiment's pretrain params."""
+    if not all(p in pretrain for p in SCALE_PARAMS[:3]):
+        return None
+    model = (pretrain.get("train") or {}).get("model") or UNSET
+    return (*(pretrain[p] for p in SCALE_PARAMS[:3]), model)
+
+
+def _rows(metrics: dict) -> dict:
+    """The metrics file as {method: {protocol: {split: value}}}: it holds Task2Sim's row alone
+    ({protocol: {split: value}}); older files held every method's."""
+    if metrics and set(metrics) <= set(PROTOCOLS):
+        return {HEADLINE: metrics}
+    return metrics
+
+
 def _entries(exps: list) -> list[tuple[str, dict]]:
     """(name, rev entry) for baselines and experiments; experiments first, workspace last."""
     if not isinstance(exps, list):
@@ -67,8 +110,11 @@ def _file_data(section: dict, wanted: str) -> dict | None:
     return None
 
 
-def experiment_rows(exps: list) -> pd.DataFrame:
-    """One row per (experiment, method, protocol, split); identical params kept once."""
+def experiment_rows(
+    exps: list, read_means: Callable[[str], dict | None] | None = None
+) -> pd.DataFrame:
+    """One row per (experiment, method, protocol, split); identical params kept once.
+    `read_means(rev)` gives every method's means at that revision (None: the metrics only)."""
     rows, seen_params = [], set()
     for name, entry in _entries(exps):
         data = entry.get("data") or {}
@@ -76,15 +122,15 @@ def experiment_rows(exps: list) -> pd.DataFrame:
             continue
         params = _file_data(data.get("params"), PARAMS_FILE) or {}
         metrics = _file_data(data.get("metrics"), METRICS_FILE)
-        pretrain = params.get("pretrain") or {}
-        if metrics is None or not all(p in pretrain for p in SCALE_PARAMS):
+        values = scale_values(params.get("pretrain") or {})
+        if metrics is None or values is None:
             continue
-        values = tuple(pretrain[p] for p in SCALE_PARAMS)
         fingerprint = json.dumps(params, sort_keys=True)
         if fingerprint in seen_params:  # the workspace repeats the last experiment
             continue
         seen_params.add(fingerprint)
-        for method, protocols in metrics.items():
+        means = read_means(data.get("rev") or entry.get("rev", "")) if read_means else None
+        for method, protocols in (means or _rows(metrics)).items():
             for protocol, splits in (protocols or {}).items():
                 for split in ("seen", "unseen"):
                     if isinstance(splits, dict) and isinstance(splits.get(split), int | float):

@@ -18,8 +18,15 @@ PARAM_TITLES = {
     "images": "pre-training images",
     "classes": "object classes",
     "objects_per_class": "objects per class",
+    "model": "backbone (pretrain.train.model)",
 }
-EXAMPLES = {"images": 4000, "classes": 20, "objects_per_class": 4}
+EXAMPLES = {"images": 4000, "classes": 20, "objects_per_class": 4, "model": "resnet18"}
+MODEL_LADDER = ("resnet10t", "resnet18", "resnet26", "resnet34", "resnet50", "resnet101")
+
+
+def _model_order(name: str) -> tuple[int, str]:
+    """Backbones by size: the ResNet ladder first, any other timm name after, alphabetically."""
+    return (MODEL_LADDER.index(name), name) if name in MODEL_LADDER else (len(MODEL_LADDER), name)
 
 
 def scale_figure(rows: pd.DataFrame, param: str, fixed: dict, out: Path) -> Path:
@@ -29,6 +36,8 @@ def scale_figure(rows: pd.DataFrame, param: str, fixed: dict, out: Path) -> Path
     protocols += sorted(set(rows["protocol"]) - set(protocols))
     splits = [s for s in ("seen", "unseen") if s in set(rows["split"])]
     methods = list(dict.fromkeys(rows["method"]))
+    categorical = param == "model"
+    ticks = sorted(rows[param].unique(), key=_model_order if categorical else None)
     fig, axes = plt.subplots(
         len(splits), len(protocols), figsize=(4 * len(protocols), 3.2 * len(splits) + 0.8),
         squeeze=False, layout="constrained",
@@ -41,15 +50,16 @@ def scale_figure(rows: pd.DataFrame, param: str, fixed: dict, out: Path) -> Path
                 line = panel[panel["method"] == method].groupby(param)["accuracy"].mean()
                 if line.empty:
                     continue
+                xs = [ticks.index(v) for v in line.index] if categorical else line.index
                 ax.plot(
-                    line.index, line.values, marker="o", label=method_label(method),
+                    xs, line.values, marker="o", label=method_label(method),
                     color=method_colour(method, i),
                     linestyle="--" if method.startswith("reference_") else "-",
                 )  # fmt: skip
             if param == "images":
                 ax.set_xscale("log")
-            ticks = sorted(rows[param].unique())
-            ax.set_xticks(ticks, [str(v) for v in ticks])
+            positions = range(len(ticks)) if categorical else ticks
+            ax.set_xticks(list(positions), [str(v) for v in ticks])
             ax.minorticks_off()
             ax.grid(alpha=0.3)
             ax.set_title(f"{PROTOCOL_TITLES.get(protocol, protocol)}, {split} tasks", fontsize=10)
@@ -64,9 +74,13 @@ def scale_figure(rows: pd.DataFrame, param: str, fixed: dict, out: Path) -> Path
     return out
 
 
-def _another(param: str, values: list) -> int:
-    """A value to suggest: the example, or twice the largest when the example is taken."""
-    return EXAMPLES[param] if EXAMPLES[param] not in values else 2 * max(values)
+def _another(param: str, values: list) -> int | str:
+    """A value to suggest: the example, or twice the largest (the next backbone up) when taken."""
+    if EXAMPLES[param] not in values:
+        return EXAMPLES[param]
+    if param == "model":
+        return next((m for m in MODEL_LADDER if m not in values), MODEL_LADDER[-1])
+    return 2 * max(values)
 
 
 def write_scale_report(table: pd.DataFrame, figures_dir: Path, tables_dir: Path) -> list[str]:
@@ -85,15 +99,17 @@ def write_scale_report(table: pd.DataFrame, figures_dir: Path, tables_dir: Path)
     for param in SCALE_PARAMS:
         sweep = sweep_of(table, param)
         if sweep is None:
-            values = sorted(table[param].unique().tolist())
+            values = sorted(table[param].unique().tolist(), key=str)
+            key = "train.model" if param == "model" else param
             messages.append(
-                f"pretrain.{param}: fewer than 2 values with the other scale params fixed "
+                f"pretrain.{key}: fewer than 2 values with the other scale params fixed "
                 f"(have {values}); run e.g. "
-                f"`dvc exp run -S pretrain.{param}={_another(param, values)}` for a curve"
+                f"`dvc exp run -S pretrain.{key}={_another(param, values)}` for a curve"
             )
             continue
         rows, fixed = sweep
         path = scale_figure(rows, param, fixed, Path(figures_dir) / f"scale_{param}.png")
         count = rows[param].nunique()
-        messages.append(f"wrote {path} ({count} values of pretrain.{param})")
+        key = "train.model" if param == "model" else param
+        messages.append(f"wrote {path} ({count} values of pretrain.{key})")
     return messages

@@ -51,7 +51,8 @@ class RayExecutor:
             import ray
         except ImportError:
             raise Task2SimError(
-                "sweep.executor is 'ray' but Ray is not installed", "pip install 'ray==2.60.0'"
+                "sweep.executor is 'ray' but Ray is not installed",
+                "in the project folder: pip install -e '.[ray]' (the `ray` extra)",
             ) from None
         os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")  # no phoning home
         self._ray = ray

@@ -1,0 +1,85 @@
+"""What `task2sim <command> --help` says: one meaning per option name, every default shown.
+
+Options that several commands share (`--params`, `--plan`, `--rewards`, ...) are documented here,
+once, so the same name means the same thing everywhere; a command module documents only what is
+its own. `document` fills in whatever a module left blank and is run on the finished parser.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+# The shared options: a name here has this meaning in every command that takes it.
+SHARED_OPTION_HELP: dict[str, str] = {
+    "--params": "the params file every value is read from",
+    "--tasks-dir": "parent folder of the prepared tasks (one folder per task)",
+    "--quiet": "no progress bars",
+    "--rewards": "the reward table (JSON, the schema of the paper's reward_db.json)",
+    "--runs": "every raw sweep run (CSV)",
+    "--scratch": "the scratch row: random-init networks scored like a sweep run (JSON)",
+    "--vectors": "folder of Task2Vec embeddings (<task>.npy + <task>.json)",
+    "--predictions": "the controller's predicted config per task (JSON)",
+    "--plan": "the final plan: every method's config per task (JSON)",
+    "--sets": "parent folder of the image sets (one cNNN folder each)",
+    "--backbones": "parent folder of the final pre-trained backbones",
+    "--logs": "parent folder of the backbones' dvclive training logs (one folder each)",
+    "--stats": "the final comparison's intervals and paired differences (JSON)",
+    "--finetuned": "parent folder of the fine-tuned networks (kept for CKA)",
+    "--reference-finetuned": "parent folder of the fine-tuned ImageNet and scratch networks",
+    "--reference": "the reference rows' scores (ImageNet network and scratch, JSON)",
+    "--cka": "the CKA results (JSON)",
+    "--policy": "the trained controller (policy.pt)",
+    "--sweep-dir": "parent folder of the per-config sweep results",
+    "--work-dir": "folder for intermediate Task2Vec embeddings",
+    "--index": "the sweep-set index to write (JSON)",
+    "--metrics": "the headline metrics DVC reads (JSON)",
+    "--tables": "folder of the Markdown / CSV tables",
+    "--figure": "figure to write (PNG)",
+    "--summary-figure": "the paired-difference figure to write (PNG)",
+    "--json": "the same results as JSON",
+    "--out": "where the results go",
+    "--verdicts": "the generated verdict block (Markdown)",
+    "--loto": "the generated leave-one-task-out verdict block (Markdown)",
+    "--readme": "the README whose generated blocks are replaced",
+}
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Show a default only when there is one worth reading (not None / False / already said)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text:
+            return text
+        return super()._get_help_string(action)
+
+
+def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    """Every sub-command's parser, by name."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def document(parser: argparse.ArgumentParser) -> None:
+    """Give every sub-command a description and every shared option its one help text."""
+    summaries = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            summaries = {choice.dest: choice.help for choice in action._choices_actions}
+    for name, command in subcommands(parser).items():
+        command.formatter_class = DefaultsHelpFormatter
+        if not command.description and summaries.get(name):
+            summary = summaries[name]
+            command.description = summary[0].upper() + summary[1:] + "."
+        for action in command._actions:
+            if action.help is None:
+                action.help = next(
+                    (
+                        SHARED_OPTION_HELP[o]
+                        for o in action.option_strings
+                        if o in SHARED_OPTION_HELP
+                    ),
+                    None,
+                )
