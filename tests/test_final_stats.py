@@ -238,3 +238,12 @@ def test_embed_block_replaces_only_between_the_markers():
     )
     with pytest.raises(ValueError, match="no block"):
         embed_block("no markers\n", "<!-- a -->\nnew\n<!-- /a -->\n")
+
+
+def test_headline_is_task2sim_or_nothing():
+    """metrics.json names no method, so only Task2Sim's row may fill it."""
+    from task2sim.final.summary import headline
+
+    row = {"knn": {"seen": 50.0, "unseen": 60.0}}
+    assert headline({"domain_randomization": row, "task2sim": row}) is row
+    assert headline({"domain_randomization": row}) == {}

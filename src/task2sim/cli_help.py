@@ -54,20 +54,20 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def _subparsers(parser: argparse.ArgumentParser) -> argparse._SubParsersAction | None:
+    return next((a for a in parser._actions if isinstance(a, argparse._SubParsersAction)), None)
+
+
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
     """Every sub-command's parser, by name."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
+    action = _subparsers(parser)
+    return dict(action.choices) if action else {}
 
 
 def document(parser: argparse.ArgumentParser) -> None:
     """Give every sub-command a description and every shared option its one help text."""
-    summaries = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            summaries = {choice.dest: choice.help for choice in action._choices_actions}
+    action = _subparsers(parser)
+    summaries = {c.dest: c.help for c in action._choices_actions} if action else {}
     for name, command in subcommands(parser).items():
         command.formatter_class = DefaultsHelpFormatter
         if not command.description and summaries.get(name):

@@ -143,8 +143,10 @@ def method_means(plan: Plan, data: pd.DataFrame) -> dict[str, dict[str, dict[str
 
 def headline(means: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
     """What `dvc exp show` lists: Task2Sim's row of means.json, {protocol: {seen, unseen}}, six
-    numbers with short names, so that queued experiments side by side fit 200 columns."""
-    return means[HEADLINE_METHOD] if HEADLINE_METHOD in means else means[next(iter(means))]
+    numbers with short names, so that queued experiments side by side fit 200 columns. Empty
+    when final.methods leaves Task2Sim out: the file names no method, so no other row may
+    stand in for it."""
+    return means.get(HEADLINE_METHOD, {})
 
 
 def label(row: str) -> str:

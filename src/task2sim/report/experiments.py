@@ -21,13 +21,12 @@ from pathlib import Path
 import pandas as pd
 
 from task2sim.errors import Task2SimError
+from task2sim.final.summary import HEADLINE_METHOD, PROTOCOLS
 
 SCALE_PARAMS = ("images", "classes", "objects_per_class", "model")
 METRICS_FILE = "results/metrics.json"
 MEANS_FILE = "results/final/means.json"
 UNSET = "(unset)"
-PROTOCOLS = ("knn", "linear", "finetune")
-HEADLINE = "task2sim"  # the method whose row results/metrics.json holds
 PARAMS_FILE = "params.yaml"
 COLUMNS = ["experiment", "rev", *SCALE_PARAMS, "method", "protocol", "split", "accuracy"]
 
@@ -83,7 +82,7 @@ def _rows(metrics: dict) -> dict:
     """The metrics file as {method: {protocol: {split: value}}}: it holds Task2Sim's row alone
     ({protocol: {split: value}}); older files held every method's."""
     if metrics and set(metrics) <= set(PROTOCOLS):
-        return {HEADLINE: metrics}
+        return {HEADLINE_METHOD: metrics}
     return metrics
 
 
