@@ -37,7 +37,8 @@ from task2sim.render.embedded import (
     object_rotation,
     perspective,
 )
-from task2sim.render.set_writer import RenderJob, default_workers, render_set
+from task2sim.render.job import RenderJob
+from task2sim.render.set_writer import default_workers, render_set
 from task2sim.render.world import World, build_world
 from task2sim.sim.scene import SceneSpec, sample_scene
 

@@ -59,7 +59,8 @@ SWEEP_KWARGS = {"channels": [24, 48, 96, 192], "stem_width": 16}
 
 def render_default_set(root: Path, images: int, size: int) -> Path:
     from task2sim.params import load_params
-    from task2sim.render.set_writer import RenderJob, render_set
+    from task2sim.render.job import RenderJob
+    from task2sim.render.set_writer import render_set
 
     out = root / "c255"
     sim = load_params("params.yaml").sim

@@ -1,4 +1,5 @@
-"""Shared fixtures: small ImageFolders made on the fly, so tests need no data files."""
+"""Shared fixtures: small ImageFolders made on the fly, so tests need no data files; a private
+download cache, one torch thread, fresh DVC projects. Constants and helpers are in helpers.py."""
 
 from __future__ import annotations
 
@@ -10,11 +11,22 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import DvcProject, new_dvc_project
 from loopback import FileServer
 
 # Commands that tests start run cold, so no warm server outlives the suite; test_warm.py turns
 # it on for its own calls, with a private socket folder.
 os.environ.setdefault("TASK2SIM_WARM", "0")
+
+
+# The longest tests, started first when pytest-xdist runs the suite (`-n 2 --dist worksteal`): one
+# worker takes them while the others work through, and steal, the rest.
+LONGEST_FIRST = ("tests/test_dag_smoke.py::",)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # every worker collects, in the same order
+        items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -73,3 +85,34 @@ def server() -> Iterator[FileServer]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def private_cache(tmp_path_factory, monkeypatch) -> Path:
+    """TASK2SIM_CACHE in the suite's own temporary folder, shared by the tests that use it."""
+    cache = tmp_path_factory.getbasetemp() / "cache"
+    monkeypatch.setenv("TASK2SIM_CACHE", str(cache))
+    return cache
+
+
+@pytest.fixture
+def one_thread() -> Iterator[None]:
+    """Small tensor ops on 2 threads of a busy machine run up to ~100x slower than on one, and one
+    thread fixes the bits."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def dvc_project(tmp_path: Path) -> Callable[..., DvcProject]:
+    """`dvc_project(params, **options)`: a fresh DVC project in tmp_path/repo (helpers.py's
+    new_dvc_project), to run `dvc` and other commands in."""
+
+    def make(params: dict, **options) -> DvcProject:
+        return new_dvc_project(tmp_path / "repo", params, **options)
+
+    return make

@@ -52,6 +52,14 @@ def assert_same(a: list[ObjectClass], b: list[ObjectClass]) -> None:
 # --- procedural families -------------------------------------------------------------------------
 
 
+def test_every_family_kind_is_registered_and_weighted() -> None:
+    """A kind module left out of the registry, or an archetype without a weight, is never drawn."""
+    from task2sim.assets.families.registry import ARCHETYPE_WEIGHTS, ARCHETYPES
+
+    assert set(ARCHETYPES) == set(ARCHETYPE_WEIGHTS)
+    assert all(weight >= 1 for weight in ARCHETYPE_WEIGHTS.values())
+
+
 def test_same_seed_gives_identical_arrays(classes: list[ObjectClass]) -> None:
     assert_same(procedural_classes(12, 3, SEED), classes)
 

@@ -11,6 +11,7 @@ import timm
 import torch
 import yaml
 
+from helpers import ROOT, TINY_RESNET
 from task2sim.cka.linear import cka_matrix, linear_cka
 from task2sim.cka.stages import stage_features
 from task2sim.cli import main
@@ -18,16 +19,8 @@ from task2sim.datasets.format import TaskData, save_task
 from task2sim.errors import Task2SimError
 from task2sim.train.checkpoint import write_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY_RESNET = {"channels": [8, 16, 24, 32], "stem_width": 8}
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+CKA_RESNET = {**TINY_RESNET, "channels": [8, 16, 24, 32]}
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def hsic_cka(x: np.ndarray, y: np.ndarray) -> float:
@@ -65,7 +58,7 @@ def test_linear_cka_equals_the_hsic_form_and_its_invariances():
 
 def test_stage_features_of_resnet_and_efficientnet():
     images = np.random.default_rng(0).integers(0, 256, (5, 20, 20, 3), dtype=np.uint8)
-    resnet = timm.create_model("resnet10t", num_classes=3, **TINY_RESNET)
+    resnet = timm.create_model("resnet10t", num_classes=3, **CKA_RESNET)
     feats, modules = stage_features(resnet, images, 32)
     assert modules == ["layer1", "layer2", "layer3", "layer4"]
     assert [f.shape for f in feats] == [(5, 8), (5, 16), (5, 24), (5, 32)]
@@ -83,7 +76,7 @@ def _tiny_task(name: str, seed: int) -> TaskData:
 
 
 def _backbone(folder: Path, seed: int, model: str = "resnet10t", kwargs=None) -> None:
-    kwargs = TINY_RESNET if kwargs is None else kwargs
+    kwargs = CKA_RESNET if kwargs is None else kwargs
     torch.manual_seed(seed)
     net = timm.create_model(model, num_classes=3, **kwargs)
     write_checkpoint(folder, net, {"model": model, "num_classes": 3, "model_kwargs": kwargs})

@@ -19,10 +19,10 @@ from task2sim.controller.backprop import (
 )
 from task2sim.controller.baselines import baselines
 from task2sim.controller.policy import Policy, bits_to_indices, indices_to_bits
-from task2sim.controller.rewards import parse_reward_table, score_predictions
 from task2sim.controller.train import ReplayMemory, explore_eps, lr_at, predict, train_policy
 from task2sim.errors import Task2SimError
 from task2sim.params import ControllerTraining
+from task2sim.reward_table import parse_reward_table, score_predictions
 from task2sim.sim.config import NUM_CONFIGS, PARAM_NAMES, index_to_bits, index_to_key
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from task2sim.cli import main
-from task2sim.dag import pipeline_edges, pipeline_nodes, reduced
+from task2sim.pipeline.dag import pipeline_edges, pipeline_nodes, reduced
 
 ROOT = Path(__file__).resolve().parents[1]
 

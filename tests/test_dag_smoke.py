@@ -10,35 +10,22 @@ runs through `dvc repro`, which must then leave nothing to do.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import yaml
-
-from task2sim.params import SimParams
-from task2sim.render.set_writer import RenderJob, render_set
+from helpers import PAPER_DIR, new_dvc_project, project_params, tiny_train
+from task2sim.params import parse_params
+from task2sim.render.job import RenderJob
+from task2sim.render.set_writer import render_set
 from task2sim.sim.config import NUM_CONFIGS, stage_name
 
-ROOT = Path(__file__).resolve().parents[1]
-TINY_NET = {
-    "model": "resnet10t",
-    "model_kwargs": {"channels": [8, 16, 32, 64], "stem_width": 8},
-    "image_size": 16,
-    "epochs": 1,
-    "batch_size": 4,
-    "warmup_epochs": 0,
-    "threads": 1,
-    "num_workers": 0,
-    "checkpoint_every": 0,
-}
+TINY_NET = tiny_train(batch_size=4, checkpoint_every=0)
 
 
 def _smoke_params(pets: Path, toys: Path) -> dict:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = project_params()
     params["tasks"] = {
         "digits": {"source": "digits"},
         "pets": {"source": "imagefolder", "path": str(pets), "size": 16},
@@ -68,6 +55,9 @@ def _smoke_params(pets: Path, toys: Path) -> dict:
         max_train_images=24,
         max_test_images=24,
         scratch_seeds=2,
+        # replicates inline: a forked replicate imports timm anew, 128 times over (most of the
+        # sweep's time); test_sweep checks forked runs equal inline ones
+        workers=1,
     )
     evaluate = params["evaluate"]
     evaluate.update(image_size=16, max_train_images=24, max_test_images=24, threads=1)
@@ -90,38 +80,29 @@ def _run(repo: Path, env: dict, *args: str) -> str:
 def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
     tmp_path, make_imagefolder, monkeypatch
 ):
-    repo = tmp_path / "repo"
-    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "pipelines", repo / "pipelines")
-    shutil.copy(ROOT / "dvc.yaml", repo)
     pets = make_imagefolder({"cat": 5, "dog": 5}, root=tmp_path / "pets")
     toys = make_imagefolder({"car": 5, "ball": 5, "kite": 5}, root=tmp_path / "toys")
     params = _smoke_params(pets, toys)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    bin_dir = Path(sys.executable).parent
-    env = {
-        **os.environ,
-        "DVC_NO_ANALYTICS": "1",
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "TASK2SIM_ROOT": str(repo),
-        "TASK2SIM_CACHE": str(tmp_path / "cache"),
-    }
+    repo = tmp_path / "repo"
+    cache = str(tmp_path / "cache")
+    # src/, dvc.yaml, pipelines/ and params.yaml, committed to git (dvclive reads the commit)
+    project = new_dvc_project(
+        repo,
+        params,
+        pipelines=True,
+        git=True,
+        env={"TASK2SIM_ROOT": str(repo), "TASK2SIM_CACHE": cache},
+        sort_keys=False,
+    )
+    env = project.env
     dvc = [sys.executable, "-m", "dvc"]
-    _run(repo, env, "git", "init", "-q")
-    for key, value in (("user.name", "smoke"), ("user.email", "smoke@example.org")):
-        _run(repo, env, "git", "config", key, value)
-    _run(repo, env, *dvc, "init", "-q")
-    _run(repo, env, *dvc, "config", "core.analytics", "false")
-    shutil.copytree(ROOT / ".dvc" / "plots", repo / ".dvc" / "plots")  # the plot templates
-    _run(repo, env, "git", "add", "-A")  # dvclive reads the commit it runs on
-    _run(repo, env, "git", "commit", "-q", "-m", "smoke project")
     _run(repo, env, *dvc, "repro", "prepare", "task2vec")
 
     # The fan-out: all 256 sets and sweep jobs in one process each, then recorded by DVC.
-    sim = SimParams(**params["sim"])
+    smoke = parse_params(params)
     monkeypatch.setenv("TASK2SIM_CACHE", env["TASK2SIM_CACHE"])  # meshes of the smoke world
     for config in range(NUM_CONFIGS):
-        job = RenderJob(config=config, sim=sim, images=4, size=8, shard_size=4)
+        job = RenderJob.from_params(smoke, config)  # as render@cNNN builds it
         render_set(job, repo / "data/sets/sweep" / stage_name(config), workers=1, progress=False)
     _run(repo, env, "task2sim", "sweep", "--all", "--jobs", "1")
     groups = sorted(str(p.relative_to(repo)) for p in (repo / "pipelines").glob("*/dvc.yaml"))
@@ -130,9 +111,8 @@ def test_the_whole_dag_runs_and_then_has_nothing_left_to_do(
     stages = ["render", "rewards", "scratch", "sweep_spread", "controller", "final_sets",
               "pretrain", "evaluate_reference", "evaluate", "cka", "figures", "sim_figures",
               "task_sheet", "plot_data"]  # fmt: skip
-    paper = Path(os.environ.get("TASK2SIM_PAPER_DIR", ROOT.parent / "shared" / "paper"))
-    if (paper / "reward_db.json").is_file():  # the released files: supp. Table 1 and LOTO too
-        env["TASK2SIM_PAPER_DIR"] = str(paper)
+    if (PAPER_DIR / "reward_db.json").is_file():  # the released files: supp. Table 1 and LOTO too
+        env["TASK2SIM_PAPER_DIR"] = str(PAPER_DIR)
         stages += ["paper_controller", "loto"]
     first = _run(repo, env, *dvc, "repro", *stages)
     assert "Running stage 'pipelines/" not in first, "the recorded per-config stages re-ran"

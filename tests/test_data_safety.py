@@ -32,9 +32,7 @@ SMALL_SIM = {"classes": 3, "objects_per_class": 2, "skies": 2, "photos": False,
              "background_height": 32}  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("TASK2SIM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(autouse=True)
@@ -134,7 +132,7 @@ def test_pretrain_refuses_a_folder_that_is_not_a_checkpoint(tmp_path, capsys):
 def test_recommend_refuses_an_out_folder_before_embedding(
     make_imagefolder, tmp_path, capsys, monkeypatch
 ):
-    from task2sim import recommend
+    from task2sim import recommendation as recommend
 
     monkeypatch.setattr(recommend, "embed_folder", _must_not_run)
     folder = make_imagefolder()
@@ -251,7 +249,7 @@ def test_a_class_named_train_holding_images_is_a_class(tmp_path, capsys):
 
 
 def test_recommend_refuses_a_bad_layout_before_embedding(tmp_path, capsys, monkeypatch):
-    from task2sim import recommend
+    from task2sim import recommendation as recommend
 
     monkeypatch.setattr(recommend, "embed_folder", _must_not_run)
     folder = _splits(tmp_path / "f", {"train": {"a": 2, "b": 2}, "extra": {"a": 2}})
@@ -399,7 +397,7 @@ def test_prepare_size_is_validated(make_imagefolder, tmp_path, capsys, value):
 
 @pytest.mark.parametrize("value", ["0", "-5"])
 def test_recommend_size_is_validated(make_imagefolder, tmp_path, capsys, monkeypatch, value):
-    from task2sim import recommend
+    from task2sim import recommendation as recommend
 
     monkeypatch.setattr(recommend, "embed_folder", _must_not_run)
     folder = make_imagefolder()
@@ -504,7 +502,7 @@ class _Stop(Exception):
 
 
 def test_recommend_takes_skip_non_images(make_imagefolder, monkeypatch):
-    from task2sim import recommend
+    from task2sim import recommendation as recommend
 
     folder = make_imagefolder()
     (folder / "cat" / "readme.txt").write_text("hi")
@@ -603,7 +601,7 @@ def test_recommend_checks_the_probe_before_the_slow_embedding(
 ):
     import torch
 
-    from task2sim import recommend
+    from task2sim import recommendation as recommend
     from task2sim.controller.policy import Policy
 
     monkeypatch.setattr(recommend, "embed_folder", _must_not_run)
@@ -621,7 +619,7 @@ def test_recommend_checks_the_probe_before_the_slow_embedding(
 
 
 def test_probe_dims_match_a_real_embedding():
-    from task2sim.recommend import probe_dims
+    from task2sim.recommendation import probe_dims
     from task2sim.task2vec.fisher import extract_embedding
     from task2sim.task2vec.probes import build_probe
 

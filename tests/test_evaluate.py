@@ -30,13 +30,7 @@ from task2sim.params import EvaluateParams, HParams, parse_params
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small ops on a shared machine: one thread is fastest, and fixes the bits."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def reference_knn(train, labels, test, k, temperature, classes):

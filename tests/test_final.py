@@ -15,7 +15,8 @@ import timm
 import torch
 import yaml
 
-from task2sim.datasets.format import TaskData, load_task, save_task
+from helpers import ROOT, TINY_RESNET, brightness_task, tiny_train
+from task2sim.datasets.format import load_task, save_task
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.features import FeatureExtractor
 from task2sim.evaluate.protocols import evaluate_backbone
@@ -27,19 +28,8 @@ from task2sim.params import ReferenceParams, load_params
 from task2sim.sim.config import index_to_key
 from task2sim.train.checkpoint import load_backbone, read_meta
 
-ROOT = Path(__file__).resolve().parents[1]
 PREDICTED = {"a": 5, "c": 5, "b": 5}
 SEEDS = [0, 1]
-TINY_TRAIN = {
-    "model": "resnet10t",
-    "model_kwargs": {"channels": [8, 16, 32, 64], "stem_width": 8},
-    "image_size": 16,
-    "epochs": 1,
-    "batch_size": 8,
-    "warmup_epochs": 0,
-    "threads": 1,
-    "num_workers": 0,
-}
 TINY_EVALUATE = {
     "image_size": 16,
     "threads": 1,
@@ -48,23 +38,6 @@ TINY_EVALUATE = {
     "linear": {"epochs": 8, "milestones": [6], "batch_size": 8},
     "finetune": {"epochs": 6, "milestones": [4], "max_train_images": 20, "batch_size": 8},
 }
-
-
-def _task(name: str, rng: np.random.Generator, n: int = 40) -> TaskData:
-    """Two classes that differ in brightness: any backbone separates them a little."""
-    labels = np.arange(n) % 2
-    images = (rng.integers(0, 80, (n, 16, 16, 3)) + 120 * labels[:, None, None, None]).astype(
-        np.uint8
-    )
-    half = n // 2
-    return TaskData(
-        name=name,
-        train_images=images[:half],
-        train_labels=labels[:half].astype(np.int64),
-        test_images=images[half:],
-        test_labels=labels[half:].astype(np.int64),
-        classes=["dark", "light"],
-    )
 
 
 def _evaluate_final_args(p: dict[str, str]) -> list[str]:
@@ -102,14 +75,14 @@ def project(tmp_path_factory):
         "size": 16,
         "workers": 1,
         "shard_size": 16,
-        "train": TINY_TRAIN,
+        "train": tiny_train(),
     }
     raw["evaluate"] = {**raw["evaluate"], **TINY_EVALUATE}
     raw["reference"] = {"efficientnet_lite0": True, "resnet50_weights": None}
     (root / "params.yaml").write_text(yaml.safe_dump(raw))
     rng = np.random.default_rng(0)
     for name in ("a", "c", "b"):
-        save_task(_task(name, rng), root / "tasks" / name)
+        save_task(brightness_task(name, rng), root / "tasks" / name)
     # A reward table and Task2Vec vectors for the table-read methods: a's best is c017, c's c042.
     table = {t: {index_to_key(i): 50.0 for i in range(256)} for t in ("a", "c", "b")}
     table["a"][index_to_key(17)] = 90.0
@@ -377,7 +350,7 @@ def test_missing_predictions_and_corrupt_rewards_are_clear(project, tmp_path):
 
 def test_renormalized_feeds_the_network_its_own_normalisation():
     torch.manual_seed(0)
-    net = timm.create_model("resnet10t", num_classes=0, channels=[8, 16, 32, 64], stem_width=8)
+    net = timm.create_model("resnet10t", num_classes=0, **TINY_RESNET)
     net.eval()
     wrapped = Renormalized(net, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)).eval()
     images = np.random.default_rng(0).integers(0, 256, (4, 16, 16, 3), dtype=np.uint8)
@@ -411,7 +384,7 @@ def test_resnet50_reference_errors_name_the_file(tmp_path):
         row.build()
 
 
-def test_dvc_stages_list_what_they_read():
+def test_final_stages_read_the_pretrain_params_and_outputs_they_need():
     stages = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
     for name in ("controller", "final_sets", "pretrain", "evaluate_reference", "evaluate"):
         assert name in stages, name

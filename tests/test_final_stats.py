@@ -6,30 +6,20 @@ tests are built so that they fail if a seed were mismatched or a held-out task l
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import PAPER_DIR, ROOT, needs_paper
+from task2sim import paper_release as paper
 from task2sim.controller import loto as loto_module
-from task2sim.controller import paper
 from task2sim.controller.baselines import additive_optimum, best_fixed, nearest_seen, table_picks
 from task2sim.controller.loto import leave_one_task_out, markdown
-from task2sim.controller.rewards import RewardTable
 from task2sim.final.plan import Plan
 from task2sim.final.stats import embed_block, paired_differences, sanity_gate, split_intervals
 from task2sim.params import ControllerTraining
+from task2sim.reward_table import RewardTable
 from task2sim.stats.intervals import t_interval, verdict
-
-ROOT = Path(__file__).resolve().parents[1]
-PAPER_DIR = Path(os.environ.get("TASK2SIM_PAPER_DIR") or ROOT.parent / "shared" / "paper")
-needs_paper = pytest.mark.skipif(
-    not all((PAPER_DIR / name).is_file() for name in paper.ARTIFACTS),
-    reason=f"the paper's released files are not in {PAPER_DIR} (or set TASK2SIM_PAPER_DIR)",
-)
-
 
 # ---------------------------------------------------------------- intervals
 
@@ -154,7 +144,7 @@ def test_best_fixed_nearest_and_oracle_use_only_what_they_may():
 
 def test_additive_optimum_finds_the_best_of_a_smooth_table():
     """A table that is exactly main + two-way: the fit recovers it and its argmax."""
-    from task2sim.sweep.factorial import design_matrix
+    from task2sim.stats.factorial import design_matrix
 
     rng = np.random.default_rng(0)
     coefficients = rng.normal(0, 1, 37)

@@ -8,29 +8,19 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import statistics
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from task2sim.controller import paper
+from helpers import PAPER_DIR, needs_paper, new_dvc_project, project_params
+from task2sim import paper_release as paper
 from task2sim.controller.baselines import baselines
 from task2sim.controller.paper_table import paper_table, render_markdown, write_table
 from task2sim.controller.run import run_controller
 from task2sim.errors import Task2SimError
 from task2sim.params import ControllerTraining, PaperControllerParams
 from task2sim.sim.config import index_to_key
-
-ROOT = Path(__file__).resolve().parents[1]
-PAPER_DIR = Path(os.environ.get("TASK2SIM_PAPER_DIR") or ROOT.parent / "shared" / "paper")
-HAVE_PAPER = all((PAPER_DIR / name).is_file() for name in paper.ARTIFACTS)
-needs_paper = pytest.mark.skipif(
-    not HAVE_PAPER,
-    reason=f"the paper's released files are not in {PAPER_DIR}: put reward_db.json and the two "
-    "task_db .pt files of github.com/samarth4149/task2sim there, or set TASK2SIM_PAPER_DIR",
-)
 
 
 @pytest.fixture
@@ -168,37 +158,17 @@ def test_table_renders_every_row():
 @needs_paper
 def test_dvc_stage_runs_offline_from_the_sibling_folder(tmp_path):
     """`dvc repro paper_controller` in a fresh repo whose ../shared/paper holds the files."""
-    import subprocess
-    import sys
-
-    import yaml
-
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "src", project / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "dvc.yaml", project)
     (tmp_path / "shared").mkdir()
     os.symlink(PAPER_DIR, tmp_path / "shared" / "paper")  # a link, not a copy
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params = project_params()
     params["controller"]["training"]["epochs"] = 3
     params["paper_controller"] = {"seeds": [0, 1], "losses": ["per_task"], "workers": 1}
-    (project / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "TASK2SIM_PAPER_DIR"},
-        "DVC_NO_ANALYTICS": "1",
-        "TASK2SIM_ROOT": str(project),
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-
-    def dvc(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "dvc", *args], cwd=project, env=env, capture_output=True,
-            text=True,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    dvc("init", "--no-scm", "-q")
-    dvc("repro", "paper_controller")
-    table = json.loads((project / "results/paper/table1.json").read_text())
+    project = new_dvc_project(
+        tmp_path / "project",
+        params,
+        env={"TASK2SIM_PAPER_DIR": None, "TASK2SIM_ROOT": str(tmp_path / "project")},
+    )
+    project.dvc("repro", "paper_controller")
+    table = json.loads((project.path / "results/paper/table1.json").read_text())
     assert [r["seed"] for r in table["runs"]] == [0, 1]
-    assert "Running stage" not in dvc("repro", "paper_controller")
+    assert "Running stage" not in project.dvc("repro", "paper_controller")

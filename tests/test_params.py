@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 from task2sim.errors import Task2SimError
-from task2sim.params import load_params, parse_params
+from task2sim.params import Params, load_params, parse_params
 
 PROJECT_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
@@ -115,3 +116,21 @@ def test_missing_or_broken_file(tmp_path):
     broken.write_text("tasks: [unclosed\n")
     with pytest.raises(Task2SimError, match="not valid YAML"):
         load_params(broken)
+
+
+def _unwritten(model: type[BaseModel], data: object, prefix: str = "") -> list[str]:
+    """Fields of `model` (nested sections included) that `data` leaves to the code's default."""
+    missing = []
+    for name, field in model.model_fields.items():
+        if not isinstance(data, dict) or name not in data:
+            missing.append(prefix + name)
+        elif isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel):
+            missing += _unwritten(field.annotation, data[name], f"{prefix}{name}.")
+    return missing
+
+
+def test_every_value_a_result_depends_on_is_written_in_params_yaml():
+    # a default that lived only in code would change results without DVC re-running anything
+    raw = yaml.safe_load(PROJECT_PARAMS.read_text())
+    assert _unwritten(Params, raw) == []
+    assert _unwritten(Params, {"seed": 0}) != []  # the check sees a section left out

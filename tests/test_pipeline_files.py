@@ -14,14 +14,14 @@ import yaml
 
 from task2sim.datasets.image_set import SET_FORMAT_VERSION, shard_paths
 from task2sim.errors import Task2SimError
-from task2sim.report.sweep_sets import write_set_index
-from task2sim.sim.config import NUM_CONFIGS, index_to_key, stage_name
-from task2sim.sweep.pipeline_files import (
+from task2sim.pipeline.per_config import (
     CONFIGS_PER_FILE,
     PIPELINES_DIR,
     stale_pipeline_files,
     write_pipeline_files,
 )
+from task2sim.report.sweep_sets import write_set_index
+from task2sim.sim.config import NUM_CONFIGS, index_to_key, stage_name
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -16,16 +16,15 @@ import yaml
 from task2sim.datasets.image_set import load_image_set
 from task2sim.errors import Task2SimError
 from task2sim.params import SimParams
-from task2sim.render.set_writer import RenderJob, render_set
+from task2sim.render.job import RenderJob
+from task2sim.render.set_writer import render_set
 from task2sim.scratch import partial_dir
 from task2sim.sim.config import index_to_key
 
 SIM = SimParams(classes=3, objects_per_class=2, skies=2, photos=False, background_height=32)
 
 
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("TASK2SIM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 def _job(**overrides) -> RenderJob:
@@ -134,3 +133,34 @@ def test_torch_can_be_imported_after_a_renderer_exists(tmp_path):
     env = {**os.environ, "TASK2SIM_CACHE": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert done.returncode == 0 and "imported" in done.stdout, done.stderr[-2000:]
+
+
+def test_jobs_from_params_keep_their_fingerprints():
+    """The final sets are stored keyed by the job's fingerprint: building a job from params must
+    give the very job (and fingerprint) that spelling its fields out gives."""
+    from task2sim.params import load_params
+
+    params = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+    pre = params.pretrain.model_copy(update={"classes": 5, "objects_per_class": 3, "images": 60})
+    params = params.model_copy(update={"pretrain": pre})
+    render = params.render
+    sweep = RenderJob(7, params.sim, render.images, render.size, render.shard_size)
+    assert RenderJob.from_params(params, 7).fingerprint() == sweep.fingerprint()
+    counts = {"classes": pre.classes, "objects_per_class": pre.objects_per_class}
+    final = RenderJob(7, params.sim.model_copy(update=counts), pre.images, pre.size, pre.shard_size)
+    assert RenderJob.from_params(params, 7, "final").fingerprint() == final.fingerprint()
+
+
+def test_backend_table_matches_the_params_choices():
+    from typing import get_args
+
+    from task2sim.params import RenderParams
+    from task2sim.render.backend import BACKENDS
+
+    assert set(BACKENDS) == set(get_args(RenderParams.model_fields["backend"].annotation))
+
+
+def test_unknown_backend_is_refused_before_writing(tmp_path):
+    with pytest.raises(Task2SimError, match="unknown render backend 'blender'") as error:
+        render_set(_job(backend="blender"), tmp_path / "set", workers=1, progress=False)
+    assert "embedded, tdw" in error.value.one_line() and not (tmp_path / "set").exists()

@@ -112,6 +112,7 @@ def test_report_draws_rewards_and_cka_when_present(tmp_path, capsys):
         "configs": [0, 17, 200, 255],
         "seen": ["digits", "clipart"],
         "unseen": ["mnist5k"],
+        "seeds": [0],
     }
     (tmp_path / "plan.json").write_text(json.dumps(plan))
     base = ["report", "--rewards", str(tmp_path / "rewards.json"), "--out", str(tmp_path)]
@@ -136,3 +137,18 @@ def test_report_draws_rewards_and_cka_when_present(tmp_path, capsys):
     )
     assert (tmp_path / "cka.png").read_bytes()[:4] == b"\x89PNG"
     assert "methods not marked" in capsys.readouterr().out
+
+
+def test_one_label_table_names_every_method_in_every_output():
+    from task2sim.controller.loto import LOTO_METHODS
+    from task2sim.labels import METHODS, REFERENCES, short_label, table_label
+    from task2sim.report.style import METHOD_COLOURS
+
+    assert set(LOTO_METHODS) == set(METHODS)
+    assert all(short_label(m) != m for m in METHOD_COLOURS)  # every coloured row has a name
+    assert table_label("domain_randomization") == "Domain Randomization (c255)"
+    assert short_label("domain_randomization") == "Domain Rand."
+    assert table_label("reference_scratch") == REFERENCES["scratch"].description
+    assert table_label("reference_vit") == "reference: vit"
+    assert short_label("reference_vit") == "ImageNet (vit)"
+    assert table_label("new_method") == short_label("new_method") == "new_method"

@@ -16,56 +16,30 @@ import pandas as pd
 import pytest
 import yaml
 
-from task2sim.datasets.format import TaskData, save_task
+from helpers import PAPER_DIR, ROOT, brightness_task, tiny_train
+from task2sim.datasets.format import save_task
 from task2sim.errors import Task2SimError
 from task2sim.params import SimParams, load_params
-from task2sim.render.set_writer import RenderJob, render_set
+from task2sim.render.job import RenderJob
+from task2sim.render.set_writer import render_set
 from task2sim.sim.config import PARAM_NAMES, index_to_flags, index_to_key, stage_name
+from task2sim.stats.factorial import fit_two_way
 from task2sim.sweep.design import design_configs
 from task2sim.sweep.executors import LocalExecutor, RayExecutor
-from task2sim.sweep.factorial import fit_two_way
 from task2sim.sweep.job import SweepJob, run_sweep_job
 from task2sim.sweep.rewards import RUN_COLUMNS, gather_runs, reward_table
 
-ROOT = Path(__file__).resolve().parents[1]
 SIM = SimParams(classes=3, objects_per_class=2, skies=2, photos=False, background_height=32)
-TINY_TRAIN = {
-    "model": "resnet10t",
-    "model_kwargs": {"channels": [8, 16, 32, 64], "stem_width": 8},
-    "image_size": 32,
-    "epochs": 1,
-    "batch_size": 16,
-    "warmup_epochs": 0,
-    "threads": 1,
-    "num_workers": 0,
-    "holdout_images": 4,
-    "mixup_prob": 0.0,
-    "randaugment": None,
-    "drop_path": 0.0,
-    "label_smoothing": 0.0,
-}
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("TASK2SIM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-def _task(rng: np.random.Generator, n: int) -> TaskData:
-    """Two classes that differ in brightness: any backbone separates them a little."""
-    labels = np.arange(n) % 2
-    images = (rng.integers(0, 80, (n, 16, 16, 3)) + 120 * labels[:, None, None, None]).astype(
-        np.uint8
-    )
-    half = n // 2
-    return TaskData(
-        name="t",
-        train_images=images[:half],
-        train_labels=labels[:half].astype(np.int64),
-        test_images=images[half:],
-        test_labels=labels[half:].astype(np.int64),
-        classes=["dark", "light"],
-    )
+TINY_TRAIN = tiny_train(
+    image_size=32,
+    batch_size=16,
+    holdout_images=4,
+    mixup_prob=0.0,
+    randaugment=None,
+    drop_path=0.0,
+    label_smoothing=0.0,
+)
+pytestmark = pytest.mark.usefixtures("private_cache")
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +58,7 @@ def project(tmp_path_factory):
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
-        save_task(_task(rng, 60), root / "tasks" / name)
+        save_task(brightness_task("t", rng, 60), root / "tasks" / name)
     for config in (0, 255):
         job = RenderJob(config=config, sim=SIM, images=24, size=16, shard_size=24)
         render_set(job, root / "sets" / stage_name(config), workers=1, progress=False)
@@ -215,7 +189,7 @@ def test_reward_table_has_the_papers_schema(tmp_path):
     assert list(table) == ["x", "y"]
     assert list(table["x"]) == [index_to_key(i) for i in range(256)]
     assert all(isinstance(v, float) for v in table["y"].values())
-    paper = ROOT.parent / "shared" / "paper" / "reward_db.json"
+    paper = PAPER_DIR / "reward_db.json"
     if paper.is_file():  # same key order as the paper's released table
         assert list(table["x"]) == list(next(iter(json.loads(paper.read_text()).values())))
 

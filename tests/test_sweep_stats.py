@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from task2sim.sim.config import NUM_CONFIGS, PARAM_NAMES, index_to_flags
+from task2sim.stats.factorial import fit_two_way, term_names, variance_split
 from task2sim.sweep.design import design_configs, half_of, is_resolution_v, run_seed
-from task2sim.sweep.factorial import fit_two_way, term_names, variance_split
 from task2sim.sweep.reliability import (
     pure_error,
     split_half,

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +10,7 @@ import torch
 import yaml
 from torch import nn
 
+from helpers import project_params
 from task2sim.cli import main
 from task2sim.datasets.format import TaskData, save_task
 from task2sim.datasets.prepare import prepare_task
@@ -25,7 +21,6 @@ from task2sim.task2vec.embed import embed_task, load_vectors, preprocess, select
 from task2sim.task2vec.halves import embed_halves, halves, halves_table
 from task2sim.task2vec.probes import LITE0, build_probe, lite0_weights_file
 
-ROOT = Path(__file__).resolve().parents[1]
 TINY = {
     "image_size": 32,
     "fisher_samples": 128,
@@ -238,30 +233,13 @@ def test_halves_table_names_the_nearest_other_task():
 
 
 @pytest.mark.slow
-def test_dvc_task2vec_stage_is_incremental(tmp_path):
-    repo = tmp_path / "repo"
-    shutil.copytree(ROOT / "src", repo / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copy(ROOT / "dvc.yaml", repo)
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+def test_dvc_task2vec_stage_is_incremental(dvc_project):
+    params = project_params()
     params["tasks"] = {"digits": {"source": "digits"}}
     params["controller"] = {"seen": ["digits"], "unseen": []}
     params["task2vec"].update(TINY)
-    (repo / "params.yaml").write_text(yaml.safe_dump(params))
-    env = {
-        **os.environ,
-        "DVC_NO_ANALYTICS": "1",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-
-    def dvc(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "dvc", *args], cwd=repo, env=env, capture_output=True,
-            text=True,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
-    dvc("init", "--no-scm", "-q")
+    project = dvc_project(params)
+    dvc, repo = project.dvc, project.path
     assert "Running stage 'task2vec@digits'" in dvc("repro", "task2vec@digits")
     first = (repo / "data/task2vec/digits.npy").read_bytes()
     assert "Running stage" not in dvc("repro", "task2vec@digits")

@@ -400,7 +400,8 @@ def test_render_set_with_the_tdw_backend_writes_shards(tmp_path: Path) -> None:
     """`render.backend: tdw` through the set writer: a world JSON, one build, packed shards."""
     from task2sim.datasets.image_set import load_image_set
     from task2sim.params import SimParams
-    from task2sim.render.set_writer import RenderJob, render_set
+    from task2sim.render.job import RenderJob
+    from task2sim.render.set_writer import render_set
     from tdw_standin import StandInBuild, light_pixel
 
     world_file = tmp_path / "world.json"

@@ -19,11 +19,13 @@ import timm  # noqa: F401
 import torch
 from PIL import Image
 
+from helpers import tiny_train
 from task2sim.atomic import atomic_save_npy, atomic_write_json
 from task2sim.datasets.image_set import SET_FORMAT_VERSION
 from task2sim.errors import Task2SimError
 from task2sim.params import SimParams, TrainRecipe
-from task2sim.render.set_writer import RenderJob, render_set
+from task2sim.render.job import RenderJob
+from task2sim.render.set_writer import render_set
 from task2sim.scratch import partial_dir
 from task2sim.train import loop
 from task2sim.train.augment import TensorTrainTransform, apply_op
@@ -32,35 +34,15 @@ from task2sim.train.data import TrainBatches, patch_timm_posterize
 from task2sim.train.loop import pretrain
 from task2sim.train.recipe import build_parts
 
-TINY = {"channels": [8, 16, 32, 64], "stem_width": 8}
 SIM = SimParams(classes=3, objects_per_class=2, skies=2, photos=False, background_height=32)
 
 
+pytestmark = pytest.mark.usefixtures("private_cache", "one_thread")
+
+
 def _recipe(**overrides) -> TrainRecipe:
-    fields = {
-        "model": "resnet10t",
-        "model_kwargs": TINY,
-        "image_size": 32,
-        "epochs": 3,
-        "batch_size": 32,
-        "warmup_epochs": 1,
-        "threads": 1,
-    }
+    fields = tiny_train(image_size=32, epochs=3, batch_size=32, warmup_epochs=1)
     return TrainRecipe(**{**fields, **overrides})
-
-
-@pytest.fixture(autouse=True)
-def _private_cache(tmp_path_factory, monkeypatch):
-    monkeypatch.setenv("TASK2SIM_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensor ops on 2 threads of a busy machine run up to ~100x slower than on one."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -17,23 +17,15 @@ import numpy as np
 import pytest
 import yaml
 
-from task2sim.datasets.format import TaskData, save_task
+from helpers import ROOT, brightness_task, tiny_train
+from task2sim.datasets.format import save_task
 from task2sim.scratch import partial_dir
 from task2sim.warm import protocol
 from task2sim.warm.client import enabled
 
-ROOT = Path(__file__).resolve().parents[1]
 SIM = {"classes": 3, "objects_per_class": 2, "skies": 2, "photos": False, "background_height": 32}
-TRAIN = {
-    "model": "resnet10t",
-    "model_kwargs": {"channels": [8, 16, 32, 64], "stem_width": 8},
-    "image_size": 32,
-    "epochs": 1,
-    "batch_size": 16,
-    "warmup_epochs": 0,
-    "threads": 2,  # torch's thread pool must start cleanly in a forked child
-    "num_workers": 0,
-}
+# threads=2: torch's thread pool must start cleanly in a forked child
+TRAIN = tiny_train(image_size=32, batch_size=16, threads=2)
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +43,7 @@ def project(tmp_path_factory) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     rng = np.random.default_rng(0)
     for name in ("a", "b"):
-        labels = np.arange(60) % 2
-        images = rng.integers(0, 80, (60, 16, 16, 3)) + 120 * labels[:, None, None, None]
-        images = images.astype(np.uint8)
-        task = TaskData(name, images[:30], labels[:30], images[30:], labels[30:], ["d", "l"])
-        save_task(task, root / "tasks" / name)
+        save_task(brightness_task(name, rng, 60, ("d", "l")), root / "tasks" / name)
     return root
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from task2sim.cli import main
+from task2sim.entry import main
 
 sys.exit(main())

@@ -8,6 +8,9 @@ its own. `document` fills in whatever a module left blank and is run on the fini
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+
+from task2sim.layout import LAYOUT
 
 # The shared options: a name here has this meaning in every command that takes it.
 SHARED_OPTION_HELP: dict[str, str] = {
@@ -42,6 +45,32 @@ SHARED_OPTION_HELP: dict[str, str] = {
     "--loto": "the generated leave-one-task-out verdict block (Markdown)",
     "--readme": "the README whose generated blocks are replaced",
 }
+
+# The project's file behind a shared path option: its default wherever a command reads that file.
+PATH_DEFAULTS: dict[str, Path] = {
+    "--params": LAYOUT.params,
+    "--tasks-dir": LAYOUT.tasks,
+    "--rewards": LAYOUT.rewards,
+    "--runs": LAYOUT.reward_runs,
+    "--scratch": LAYOUT.scratch,
+    "--vectors": LAYOUT.task2vec,
+    "--plan": LAYOUT.plan,
+    "--backbones": LAYOUT.backbones,
+    "--logs": LAYOUT.logs,
+    "--stats": LAYOUT.stats,
+    "--finetuned": LAYOUT.finetuned,
+    "--reference-finetuned": LAYOUT.reference_finetuned,
+    "--cka": LAYOUT.cka,
+    "--predictions": LAYOUT.predictions,
+    "--reference": LAYOUT.reference,
+}
+
+
+def add_path_options(parser: argparse.ArgumentParser, *options: str) -> None:
+    """Add shared path options with their `PATH_DEFAULTS` (their help comes from `document`), so
+    commands reading the same files declare them alike."""
+    for option in options:
+        parser.add_argument(option, type=Path, default=PATH_DEFAULTS[option])
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -384,6 +384,10 @@ class GridParams(_Section):
         return self
 
 
+# The evaluation protocols, in the order every table and figure shows them.
+PROTOCOLS = ("knn", "linear", "finetune")
+
+
 class EvaluateParams(_Section):
     """Downstream evaluation (SPEC §5): one feature extractor for 5-NN, linear probe, fine-tune
     and CKA. Paper scale: image_size 224, max_*_images null, 50 epochs, milestones [25, 37]."""

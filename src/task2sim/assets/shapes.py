@@ -1,7 +1,7 @@
 """Procedural object classes: seeded family genomes, jittered into recognisable instances.
 
 Family i is drawn from its own random stream (seed, i), with a balanced rotation over the
-archetypes in `families.py`; a genome whose discrete structure repeats an earlier family's is
+archetypes in `families/`; a genome whose discrete structure repeats an earlier family's is
 redrawn. Family i therefore never depends on how many classes were asked for. Instances jitter
 every continuous parameter of the genome by a family-specific +-12..20 % and vary their colours
 slightly within the family palette.
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from task2sim.assets import parts as P
-from task2sim.assets.families import ARCHETYPE_WEIGHTS, ARCHETYPES, Genome, Placed
+from task2sim.assets.families.base import Genome, Placed
+from task2sim.assets.families.registry import ARCHETYPE_WEIGHTS, ARCHETYPES
 from task2sim.assets.mesh import ObjectClass, ObjectMesh, normalize_arrays, srgb_to_linear
 from task2sim.assets.partspec import build_part, uniform
 

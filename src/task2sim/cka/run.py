@@ -23,6 +23,7 @@ from task2sim.cka.stages import POOLING, STAGES, stage_features
 from task2sim.datasets.format import load_task
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.data import stratified_cap
+from task2sim.final.plan import Plan
 from task2sim.params import Params
 
 log = logging.getLogger(__name__)
@@ -74,7 +75,7 @@ def phase_cka(
 
 def run_cka(
     params: Params,
-    plan: dict,
+    plan: Plan,
     layout: Layout,
     tasks_dir: Path,
     tasks: Sequence[str] | None = None,

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from task2sim.controller.rewards import ALL_OFF, DOMAIN_RANDOMIZATION, RewardTable
 from task2sim.errors import Task2SimError
+from task2sim.reward_table import ALL_OFF, DOMAIN_RANDOMIZATION, RewardTable
 from task2sim.sim.config import NUM_CONFIGS, index_to_key
-from task2sim.sweep.factorial import fit_two_way
+from task2sim.stats.factorial import fit_two_way
 from task2sim.task2vec.distance import normalized_cosine
 
 TABLE_METHODS = ("best_fixed", "additive", "nearest_task", "oracle")

@@ -9,14 +9,15 @@ by that table: the 5-NN top-1 of the sweep backbone pre-trained on each predicte
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.controller.baselines import baselines
 from task2sim.controller.paper_table import baseline_rows
-from task2sim.controller.rewards import load_reward_table
 from task2sim.controller.run import run_controller
-from task2sim.params import Params
+from task2sim.params import Params, load_params
+from task2sim.reward_table import load_reward_table
 
 
 def _fraction_vectors(
@@ -103,3 +104,15 @@ def render_markdown(content: dict) -> str:
 def write_fraction_table(content: dict, markdown_path: Path, json_path: Path) -> None:
     atomic_write_bytes(markdown_path, render_markdown(content).encode("utf-8"))
     atomic_write_json(json_path, content)
+
+
+def fraction_table_stage(
+    params_path: Path, tasks_dir: Path, vectors: Path, rewards: Path, work_dir: Path,
+    out: Path, json_out: Path,
+) -> dict:  # fmt: skip
+    """The `fraction_table` stage: the table computed and written (Markdown and JSON)."""
+    start = time.perf_counter()
+    content = fraction_table(load_params(params_path), tasks_dir, vectors, rewards, work_dir)
+    write_fraction_table(content, out, json_out)
+    print(f"{len(content['rows'])} rows in {time.perf_counter() - start:.0f} s -> {out}")
+    return content

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -19,25 +20,37 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from task2sim.atomic import atomic_write_bytes
+from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.controller.baselines import table_picks
-from task2sim.controller.rewards import ALL_OFF, DOMAIN_RANDOMIZATION, RewardTable
 from task2sim.controller.run import run_controller
 from task2sim.errors import Task2SimError
-from task2sim.params import ControllerTraining
+from task2sim.labels import METHODS
+from task2sim.paper_release import (
+    PAPER_SEEN,
+    PAPER_UNSEEN,
+    load_paper_rewards,
+    load_paper_vectors,
+)
+from task2sim.params import ControllerTraining, load_params
+from task2sim.reward_table import ALL_OFF, DOMAIN_RANDOMIZATION, RewardTable, load_reward_table
 from task2sim.stats.intervals import INTERVAL_NAME, interval_text, t_interval, verdict
+from task2sim.task2vec.embed import load_vectors
 
 log = logging.getLogger(__name__)
 
+# The methods scored, in the tables' order, with their leave-one-task-out names.
 LOTO_METHODS = {
-    "task2sim": "Task2Sim (controller trained without the task)",
-    "best_fixed": "best fixed (best mean over the other tasks)",
-    "additive": "additive non-adaptive (main + two-way optimum of the other tasks)",
-    "nearest_task": "nearest task (best config of the nearest other task by Task2Vec)",
-    "domain_randomization": "Domain Randomization (c255)",
-    "all_off": "all off (c000)",
-    "random": "Random (the task's mean over the 256 configs)",
-    "oracle": "oracle: the task's best config (upper bound)",
+    method: METHODS[method].loto
+    for method in (
+        "task2sim",
+        "best_fixed",
+        "additive",
+        "nearest_task",
+        "domain_randomization",
+        "all_off",
+        "random",
+        "oracle",
+    )
 }
 
 
@@ -209,3 +222,48 @@ def markdown(results: dict[str, dict]) -> str:
 def write_markdown(results: dict[str, dict], path: Path, block_path: Path) -> None:
     atomic_write_bytes(Path(path), markdown(results).encode("utf-8"))
     atomic_write_bytes(Path(block_path), verdict_block(results).encode("utf-8"))
+
+
+def loto_stage(
+    params_path: Path, rewards: Path, vectors_dir: Path, out: Path, json_out: Path,
+    verdicts: Path, paper: bool = True, offline: bool = False, progress: bool = True,
+) -> dict:  # fmt: skip
+    """The `loto` stage: leave-one-task-out on our reward table and on the paper's released one,
+    written as JSON, a Markdown table and the README's verdict block."""
+    params = load_params(params_path)
+    cfg, settings = params.controller.training, params.loto
+    start = time.perf_counter()
+    tasks = [*params.controller.seen, *params.controller.unseen]
+    pools = {
+        f"our pool ({len(tasks)} tasks, our reward table)": (
+            load_reward_table(rewards),
+            load_vectors(vectors_dir, tasks),
+            tasks,
+        ),
+    }
+    if paper:
+        paper_tasks = [*PAPER_SEEN, *PAPER_UNSEEN]
+        pools[f"the paper's released artifacts ({len(paper_tasks)} tasks)"] = (
+            load_paper_rewards(allow_download=not offline),
+            load_paper_vectors(allow_download=not offline),
+            paper_tasks,
+        )
+    results = {}
+    for pool, (table, vectors, names) in pools.items():
+        results[pool] = leave_one_task_out(
+            table, vectors, names, cfg, settings.seeds, settings.workers, progress
+        )
+        summary = results[pool]["summary"]
+        ours = summary["task2sim"]["reward"]
+        line = ", ".join(
+            f"{m} {summary[m]['reward']['mean']:.2f} ({summary[m]['verdict']})"
+            for m in summary
+            if m != "task2sim"
+        )
+        print(
+            f"{pool}: Task2Sim {ours['mean']:.2f} [{ours['low']:.2f}, {ours['high']:.2f}]; {line}"
+        )
+    atomic_write_json(json_out, results)
+    write_markdown(results, out, verdicts)
+    print(f"-> {out}, {json_out}, {verdicts} ({time.perf_counter() - start:.0f} s)")
+    return results

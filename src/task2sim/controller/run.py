@@ -12,11 +12,12 @@ import torch
 
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.controller.policy import Policy
-from task2sim.controller.rewards import RewardTable, score_predictions
 from task2sim.controller.train import TrainLog, predict, train_policy
 from task2sim.errors import Task2SimError
-from task2sim.params import ControllerTraining
+from task2sim.params import ControllerTraining, load_params
+from task2sim.reward_table import RewardTable, load_reward_table, score_predictions
 from task2sim.sim.config import PARAM_NAMES, index_to_key
+from task2sim.task2vec.embed import load_vectors
 
 
 def task_matrix(vectors: dict[str, np.ndarray], tasks: list[str]) -> torch.Tensor:
@@ -100,3 +101,29 @@ def write_run(run: ControllerRun, out_dir: Path) -> None:
         "configs_tried_per_seen_task": run.log.configs_tried,
     }
     atomic_write_json(out_dir / "metrics.json", metrics)
+
+
+def controller_stage(
+    params_path: Path,
+    rewards: Path,
+    vectors_dir: Path,
+    out: Path,
+    seed: int | None = None,
+    loss: str | None = None,
+) -> ControllerRun:
+    """The `controller` stage: train on params' seen tasks, predict every task, write the run."""
+    params = load_params(params_path)
+    split = params.controller
+    cfg = split.training if loss is None else split.training.model_copy(update={"loss": loss})
+    table = load_reward_table(rewards)
+    vectors = load_vectors(vectors_dir, [*split.seen, *split.unseen])
+    seed = params.seed if seed is None else seed
+    run = run_controller(table, vectors, split.seen, split.unseen, cfg, seed, progress=True)
+    write_run(run, out)
+    for role, score in run.scores.items():
+        print(
+            f"{role}: reward {score['reward']:.2f} % (oracle {score['oracle']:.2f} %), "
+            f"head agreement {100 * score['head_agreement']:.0f} %"
+        )
+    print(f"{cfg.loss} loss, seed {seed}: trained in {run.seconds:.1f} s -> {out}")
+    return run

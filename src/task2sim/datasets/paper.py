@@ -33,7 +33,7 @@ from task2sim.datasets.download import download
 from task2sim.datasets.imagefolder import DEFAULT_SIZE, load_imagefolder
 from task2sim.datasets.images import ResizeMode, fit_square, load_images
 from task2sim.datasets.raw import RawTask
-from task2sim.datasets.registry import TaskInfo
+from task2sim.datasets.task_info import TaskInfo
 from task2sim.errors import Task2SimError
 from task2sim.outputs import OutputKind, meta_has
 from task2sim.params import TaskEntry

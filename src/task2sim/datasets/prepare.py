@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ from PIL import Image
 
 from task2sim import __version__
 from task2sim.datasets.format import PREPARED_TASK, TaskData, save_task
-from task2sim.datasets.imagefolder import load_imagefolder
+from task2sim.datasets.imagefolder import entry_from_cli, load_imagefolder
 from task2sim.datasets.raw import RawTask, to_task
 from task2sim.datasets.registry import get_task
 from task2sim.outputs import check_replaceable
@@ -60,3 +61,33 @@ def prepare_task(
     )
     save_task(task, out_dir, force)
     return task
+
+
+def prepare_tasks(
+    jobs: list[tuple[str, TaskEntry]], params: PrepareParams, out: Path, force: bool = False
+) -> None:
+    """`task2sim prepare`: each (name, entry) into `out/<name>`, one summary line per task."""
+    for name, entry in jobs:
+        start = time.perf_counter()
+        task = prepare_task(name, entry, params, out / name, force=force)
+        counts = task.counts()
+        print(
+            f"{name}: {counts['classes']} classes, "
+            f"{counts['train']} train / {counts['test']} test, "
+            f"images {task.image_shape} -> {out / name} "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
+
+
+def prepare_imagefolder(
+    folder: Path,
+    name: str,
+    size: int | None,
+    skip_non_images: bool,
+    out: Path,
+    force: bool = False,
+) -> None:
+    """`task2sim prepare --imagefolder`: a user's folder as task `name`, its entry validated like
+    a params.yaml one, split with the default prepare params."""
+    entry = entry_from_cli(folder, size, skip_non_images)
+    prepare_tasks([(name, entry)], PrepareParams(), out, force)

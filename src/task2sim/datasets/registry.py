@@ -4,33 +4,11 @@ can be had on this machine (offline package data, an online download, or a manua
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Literal
 
 from task2sim.datasets.offline import OFFLINE_SOURCES
-from task2sim.datasets.raw import RawTask
+from task2sim.datasets.paper import PAPER_TASKS
+from task2sim.datasets.task_info import TaskInfo
 from task2sim.errors import Task2SimError
-from task2sim.params import TaskEntry
-
-Availability = Literal["offline", "download", "manual"]
-
-
-@dataclass(frozen=True)
-class TaskInfo:
-    """A registry entry; `missing()` says why the task can't be prepared here now (None: it can)."""
-
-    name: str
-    domain: str
-    availability: Availability
-    description: str
-    load: Callable[[TaskEntry], RawTask]
-    missing: Callable[[], str | None]
-    classes: int | None = None
-    train: int | None = None
-    test: int | None = None
-    paper_role: Literal["seen", "unseen"] | None = None
-
 
 _OFFLINE_TABLE = (
     # name, domain, description, classes, train, test (None: 70/30 split of the whole source)
@@ -67,8 +45,6 @@ OFFLINE_TASKS: tuple[TaskInfo, ...] = tuple(
 
 def all_tasks() -> dict[str, TaskInfo]:
     """Offline tasks first, then the paper's 20 tasks, keyed by name."""
-    from task2sim.datasets.paper import PAPER_TASKS
-
     return {info.name: info for info in (*OFFLINE_TASKS, *PAPER_TASKS)}
 
 

@@ -23,9 +23,8 @@ from task2sim.evaluate.finetune import finetune
 from task2sim.evaluate.heads import head_top1
 from task2sim.evaluate.knn import knn_top1
 from task2sim.evaluate.linear_probe import fit_linear_head
-from task2sim.params import EvaluateParams
+from task2sim.params import PROTOCOLS, EvaluateParams
 
-PROTOCOLS = ("knn", "linear", "finetune")
 log = logging.getLogger(__name__)
 
 

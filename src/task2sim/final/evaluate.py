@@ -47,7 +47,9 @@ FINETUNED_BACKBONES = folder_of(folder_of(CHECKPOINT))
 SCORES_FILE = "scores.json"
 
 log = logging.getLogger(__name__)
-EVALUATE_CODE = ("evaluate", "final/evaluate", "train/checkpoint")
+# What a score depends on besides its backbone, task and params (tests/test_code_deps.py checks
+# it covers the code the evaluation runs).
+EVALUATE_CODE = ("evaluate", "final/evaluate", "train/checkpoint", "datasets/format")
 
 
 def score_task(

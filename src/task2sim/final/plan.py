@@ -18,8 +18,8 @@ import numpy as np
 
 from task2sim.atomic import atomic_write_json
 from task2sim.controller.baselines import TABLE_METHODS, nearest_tasks, table_picks
-from task2sim.controller.rewards import RewardTable
 from task2sim.errors import Task2SimError
+from task2sim.reward_table import RewardTable
 from task2sim.sim.config import NUM_CONFIGS, stage_name
 
 FIXED_CONFIGS = {"domain_randomization": NUM_CONFIGS - 1, "all_off": 0}

@@ -40,6 +40,11 @@ TRAINING_LOG = OutputKind("training log", meta_has(meta_file="metrics.json"))
 log = logging.getLogger(__name__)
 
 
+# What a backbone's bytes depend on besides its set, recipe and seed: retrain when it changes
+# (tests/test_code_deps.py checks it covers the code the training runs).
+TRAIN_CODE = ("train", "datasets/image_set")
+
+
 def set_digest(set_dir: Path) -> str:
     """The identity of a rendered set: its meta names the job and classes that made its bytes."""
     meta = Path(set_dir) / "meta.json"
@@ -91,7 +96,7 @@ def pretrain_final(
     work, logs_work = work_dir(out), work_dir(logs_out)
     digests = {c: set_digest(Path(sets_dir) / stage_name(c)) for c in plan.configs}  # fail early
     code = {
-        "train": code_digest("train"),
+        "train": code_digest(*TRAIN_CODE),
         "torch": torch.__version__,
         "timm": timm.__version__,
     }

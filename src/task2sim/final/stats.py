@@ -22,7 +22,9 @@ import pandas as pd
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.evaluate.protocols import PROTOCOLS
 from task2sim.final.plan import Plan
-from task2sim.final.summary import PROTOCOL_LABELS, label, split_tasks, task_means
+from task2sim.final.summary import split_tasks, task_means
+from task2sim.labels import PROTOCOL_LABELS
+from task2sim.labels import table_label as label
 from task2sim.stats.intervals import INTERVAL_NAME, interval_text, t_interval, verdict
 
 log = logging.getLogger(__name__)

@@ -18,20 +18,9 @@ from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.protocols import PROTOCOLS
 from task2sim.final.plan import Plan, backbone_name
-from task2sim.final.reference import LABELS
+from task2sim.labels import METHODS, PROTOCOL_LABELS, table_label
 from task2sim.stats.intervals import interval_text, t_interval
 
-METHOD_LABELS = {
-    "task2sim": "Task2Sim",
-    "domain_randomization": "Domain Randomization (c255)",
-    "random": "Random",
-    "all_off": "all off (c000)",
-    "best_fixed": "best fixed (best seen mean)",
-    "additive": "additive non-adaptive (two-way optimum)",
-    "nearest_task": "nearest task (Task2Vec)",
-    "oracle": "oracle (each task's best; upper bound)",
-}
-PROTOCOL_LABELS = {"knn": "5-NN", "linear": "linear probe", "finetune": "fine-tune"}
 REFERENCE_FIX = "re-run the reference rows: `dvc repro evaluate_reference`"
 COLUMNS = ["row", "seed", "task", "protocol", "top1"]
 HEADLINE_METHOD = "task2sim"
@@ -107,8 +96,8 @@ def scores_frame(plan: Plan, records: list[dict], reference: pd.DataFrame) -> pd
             picked = by_backbone[(by_backbone["config"] == config) & (by_backbone["task"] == task)]
             parts.append(picked.assign(row=method)[COLUMNS])
     data = pd.concat([*parts, reference[COLUMNS]], ignore_index=True)
-    methods = [m for m in METHOD_LABELS if m in plan.methods]  # the paper's rows first
-    methods += [m for m in plan.methods if m not in METHOD_LABELS]
+    methods = [m for m in METHODS if m in plan.methods]  # the paper's rows first
+    methods += [m for m in plan.methods if m not in METHODS]
     order = [*methods, *dict.fromkeys(reference["row"])]
     data["row"] = pd.Categorical(data["row"], order, ordered=True)
     data["protocol"] = pd.Categorical(data["protocol"], PROTOCOLS, ordered=True)
@@ -149,13 +138,6 @@ def headline(means: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[st
     return means.get(HEADLINE_METHOD, {})
 
 
-def label(row: str) -> str:
-    if row.startswith("reference_"):
-        name = row.removeprefix("reference_")
-        return LABELS[name] if name == "scratch" else f"reference: {LABELS.get(name, name)}"
-    return METHOD_LABELS.get(row, row)
-
-
 def cell(values: pd.Series) -> str:
     """A table cell: the mean over seeds and the half-width of its 95 % t-interval."""
     interval = t_interval(values.to_numpy())
@@ -169,7 +151,7 @@ def per_task_table(plan: Plan, data: pd.DataFrame, split_intervals: dict) -> pd.
     over seeds), then the seen and unseen means with their 95 % t-intervals over tasks."""
     records = []
     for (row, protocol), group in data.groupby(["row", "protocol"], observed=True, sort=False):
-        record = {"method": label(row), "protocol": PROTOCOL_LABELS[protocol]}
+        record = {"method": table_label(row), "protocol": PROTOCOL_LABELS[protocol]}
         for task in plan.tasks:
             name = f"{task} (unseen)" if task in plan.unseen else task
             record[name] = cell(group[group["task"] == task]["top1"])

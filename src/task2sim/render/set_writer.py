@@ -10,14 +10,12 @@ time may write an output, and an existing folder there must be an earlier image 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import multiprocessing
 import os
 import shutil
 import signal
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,9 +31,9 @@ from task2sim.atomic import (
 from task2sim.datasets.image_set import IMAGE_SET, SET_FORMAT_VERSION, read_shard, shard_paths
 from task2sim.errors import Task2SimError
 from task2sim.outputs import check_replaceable, output_lock
-from task2sim.params import SimParams
-from task2sim.render.backend import Backend
-from task2sim.render.world import World, build_world
+from task2sim.render.backend import Backend, backend_kind
+from task2sim.render.job import RenderJob
+from task2sim.render.world import World
 from task2sim.scratch import partial_dir
 from task2sim.sim.config import index_to_flags, index_to_key
 from task2sim.sim.scene import sample_scene
@@ -46,55 +44,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RenderJob:
-    """Everything that determines a set's bytes (worker count deliberately excluded)."""
-
-    config: int
-    sim: SimParams
-    images: int
-    size: int
-    shard_size: int
-    backend: str = "embedded"
-    tdw_port: int = 1071
-    tdw_world: str | None = None
-
-    def shards(self) -> list[tuple[int, int]]:
-        """Image index ranges [start, stop) of each shard."""
-        starts = range(0, self.images, self.shard_size)
-        return [(s, min(s + self.shard_size, self.images)) for s in starts]
-
-    def describe(self) -> dict:
-        return {**asdict(self), "sim": self.sim.model_dump()}
-
-    def fingerprint(self) -> str:
-        text = json.dumps(self.describe(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()
-
-
 def world_for(job: RenderJob) -> World | TdwWorld:
     """The banks a job's scene specs index: our procedural world, or a TDW model library."""
-    if job.backend == "tdw":
-        from task2sim.render.tdw_commands import default_world, world_from_json
-
-        if job.tdw_world:
-            return world_from_json(job.tdw_world)
-        return default_world(
-            job.sim.classes, job.sim.objects_per_class, materials=job.sim.materials
-        )
-    return build_world(job.sim)
+    return backend_kind(job.backend).world(job)
 
 
 def make_backend(job: RenderJob, world: World | TdwWorld) -> Backend:
     """A renderer for `world`; created inside the process that uses it (GL contexts never fork)."""
-    if job.backend == "tdw":
-        from task2sim.render.tdw_backend import TdwBackend
-
-        return TdwBackend(world, job.size, port=job.tdw_port)  # type: ignore[arg-type]
-    from task2sim.render.embedded import EmbeddedRenderer
-
-    classes = [c.objects for c in world.classes]  # type: ignore[union-attr]
-    return EmbeddedRenderer(classes, world.backgrounds, world.materials, job.size)  # type: ignore[union-attr]
+    return backend_kind(job.backend).open(job, world)
 
 
 def render_shard(
@@ -163,6 +120,7 @@ def render_set(
     """Render `job` into `out`; returns the set's meta. An existing `out` is replaced only when it
     is an earlier image set (or `force`), and only one process may write `out` at a time."""
     out = Path(out)
+    backend_kind(job.backend)  # an unknown backend fails before anything is written
     check_replaceable(out, IMAGE_SET, force)
     needed = job.images * (job.size * job.size * 3 + 8)  # uint8 images, int64 labels
     with output_lock(out), space_for(out, needed):
@@ -189,8 +147,9 @@ def _render_locked(job: RenderJob, out: Path, workers: int, progress: bool, forc
     if done_images:
         log.info("resuming %s: %d of %d images already rendered", out, done_images, job.images)
     workers = min(workers or default_workers(), len(todo)) if todo else 0
-    if job.backend == "tdw":
-        workers = min(workers, 1)  # a TDW build serves one controller
+    max_workers = backend_kind(job.backend).max_workers
+    if max_workers is not None:
+        workers = min(workers, max_workers)
     bar = tqdm(
         total=job.images,
         initial=done_images,

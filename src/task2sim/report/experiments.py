@@ -22,12 +22,14 @@ import pandas as pd
 
 from task2sim.errors import Task2SimError
 from task2sim.final.summary import HEADLINE_METHOD, PROTOCOLS
+from task2sim.layout import LAYOUT
 
 SCALE_PARAMS = ("images", "classes", "objects_per_class", "model")
-METRICS_FILE = "results/metrics.json"
-MEANS_FILE = "results/final/means.json"
+# As `dvc exp show` and git name them: relative, with forward slashes.
+METRICS_FILE = LAYOUT.metrics.as_posix()
+MEANS_FILE = LAYOUT.means.as_posix()
 UNSET = "(unset)"
-PARAMS_FILE = "params.yaml"
+PARAMS_FILE = LAYOUT.params.as_posix()
 COLUMNS = ["experiment", "rev", *SCALE_PARAMS, "method", "protocol", "split", "accuracy"]
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 from task2sim.atomic import atomic_write_bytes
 from task2sim.errors import Task2SimError
 from task2sim.final.plan import Plan, backbone_name, read_plan
-from task2sim.final.summary import PROTOCOL_LABELS, label
+from task2sim.labels import PROTOCOL_LABELS, table_label
 
 CURVES = ("loss", "lr")  # the dvclive series of train/ that are worth a curve
 TRAINING_FILE = "training.csv"
@@ -64,7 +64,7 @@ def method_intervals(stats: dict) -> pd.DataFrame:
             for split, cell in splits.items():
                 rows.append(
                     {
-                        "method": label(row),
+                        "method": table_label(row),
                         "protocol": PROTOCOL_LABELS.get(protocol, protocol),
                         "split": split,
                         "accuracy": cell["mean"],

@@ -17,28 +17,29 @@ import numpy as np
 import pandas as pd
 
 from task2sim.atomic import atomic_write_bytes
-from task2sim.controller.rewards import RewardTable
-from task2sim.report.style import method_colour, method_label, save_png
+from task2sim.final.plan import Plan
+from task2sim.labels import short_label
+from task2sim.report.style import method_colour, save_png
+from task2sim.reward_table import RewardTable
 
 MARKERS = {"task2sim": "*", "domain_randomization": "s", "random": "D", "all_off": "o"}
 
 
-def _task_order(table: RewardTable, plan: dict | None) -> list[tuple[str, str]]:
-    roles = []
-    for role in ("seen", "unseen"):
-        roles += [(t, role) for t in (plan or {}).get(role, []) if t in table.tasks]
+def _task_order(table: RewardTable, plan: Plan | None) -> list[tuple[str, str]]:
+    split = {"seen": plan.seen, "unseen": plan.unseen} if plan is not None else {}
+    roles = [(t, role) for role, tasks in split.items() for t in tasks if t in table.tasks]
     placed = {t for t, _ in roles}
     return roles + [(t, "") for t in table.tasks if t not in placed]
 
 
-def _picks(plan: dict | None, task: str) -> dict[str, int]:
-    methods = (plan or {}).get("methods", {})
+def _picks(plan: Plan | None, task: str) -> dict[str, int]:
+    methods = plan.methods if plan is not None else {}
     return {m: int(c[task]) for m, c in methods.items() if task in c}
 
 
 def rewards_figure(
     table: RewardTable,
-    plan: dict | None,
+    plan: Plan | None,
     out: Path,
     scratch: dict | None = None,
     runs: pd.DataFrame | None = None,
@@ -86,7 +87,7 @@ def rewards_figure(
         for i, (method, config) in enumerate(_picks(plan, task).items()):
             ax.scatter(rank[config], row[config], marker=MARKERS.get(method, "x"), s=50,
                        color=method_colour(method, i), zorder=3,
-                       label=f"{method_label(method)}")  # fmt: skip
+                       label=f"{short_label(method)}")  # fmt: skip
         ax.set_title(f"{task}" + (f" ({role})" if role else ""), fontsize=9)
         ax.set_xlabel("configs by rewards.json value (rank)", fontsize=8)
         ax.set_ylabel("5-NN top-1 (%)", fontsize=8)

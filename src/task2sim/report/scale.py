@@ -9,11 +9,19 @@ from pathlib import Path
 import pandas as pd
 
 from task2sim.atomic import atomic_write_bytes
-from task2sim.report.experiments import SCALE_PARAMS, scale_table, sweep_of
-from task2sim.report.style import method_colour, method_label, save_png
+from task2sim.labels import PROTOCOL_LABELS, REFERENCE_PREFIX, short_label
+from task2sim.report.experiments import (
+    SCALE_PARAMS,
+    experiment_rows,
+    git_means,
+    read_exps_json,
+    run_exp_show,
+    scale_table,
+    sweep_of,
+)
+from task2sim.report.style import method_colour, save_png
 
 PROTOCOL_ORDER = ("knn", "linear", "finetune")
-PROTOCOL_TITLES = {"knn": "5-NN", "linear": "linear probe", "finetune": "fine-tune"}
 PARAM_TITLES = {
     "images": "pre-training images",
     "classes": "object classes",
@@ -52,9 +60,9 @@ def scale_figure(rows: pd.DataFrame, param: str, fixed: dict, out: Path) -> Path
                     continue
                 xs = [ticks.index(v) for v in line.index] if categorical else line.index
                 ax.plot(
-                    xs, line.values, marker="o", label=method_label(method),
+                    xs, line.values, marker="o", label=short_label(method),
                     color=method_colour(method, i),
-                    linestyle="--" if method.startswith("reference_") else "-",
+                    linestyle="--" if method.startswith(REFERENCE_PREFIX) else "-",
                 )  # fmt: skip
             if param == "images":
                 ax.set_xscale("log")
@@ -62,7 +70,7 @@ def scale_figure(rows: pd.DataFrame, param: str, fixed: dict, out: Path) -> Path
             ax.set_xticks(list(positions), [str(v) for v in ticks])
             ax.minorticks_off()
             ax.grid(alpha=0.3)
-            ax.set_title(f"{PROTOCOL_TITLES.get(protocol, protocol)}, {split} tasks", fontsize=10)
+            ax.set_title(f"{PROTOCOL_LABELS.get(protocol, protocol)}, {split} tasks", fontsize=10)
             ax.set_xlabel(PARAM_TITLES[param])
             if c == 0:
                 ax.set_ylabel("mean top-1 accuracy (%)")
@@ -113,3 +121,12 @@ def write_scale_report(table: pd.DataFrame, figures_dir: Path, tables_dir: Path)
         key = "train.model" if param == "model" else param
         messages.append(f"wrote {path} ({count} values of pretrain.{key})")
     return messages
+
+
+def scale_report(
+    exps_json: Path | None, all_commits: bool, figures_dir: Path, tables_dir: Path
+) -> list[str]:
+    """The scale report of DVC experiments: read from a saved `dvc exp show --json` when given,
+    else from `dvc exp show` itself (`all_commits`: every commit's experiments)."""
+    exps = read_exps_json(exps_json) if exps_json else run_exp_show(all_commits)
+    return write_scale_report(experiment_rows(exps, git_means), figures_dir, tables_dir)

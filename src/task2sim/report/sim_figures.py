@@ -6,7 +6,6 @@ exactly what pre-training sees, only larger.
 
 from __future__ import annotations
 
-import io
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,12 +16,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from task2sim.atomic import atomic_write_bytes
+from task2sim.params import load_params
 from task2sim.render.embedded import EmbeddedRenderer
-from task2sim.render.world import World
+from task2sim.render.world import World, build_world
+from task2sim.report.style import save_png
 from task2sim.sim.config import PARAM_LABELS, PARAM_NAMES
 from task2sim.sim.scene import sample_scene
 
 COLUMNS = 5
+DPI = 100  # these figures' own resolution (the committed PNGs)
 
 
 def parameter_rows(renderer: EmbeddedRenderer, world: World, seed: int) -> list[np.ndarray]:
@@ -37,10 +39,7 @@ def parameter_rows(renderer: EmbeddedRenderer, world: World, seed: int) -> list[
 
 
 def _save(fig: plt.Figure, out: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    atomic_write_bytes(out, buffer.getvalue())
+    atomic_write_bytes(out, save_png(fig, DPI))
 
 
 def sim_parameters_figure(world: World, seed: int, out: Path, size: int = 128) -> None:
@@ -102,3 +101,13 @@ def object_classes_figure(
     fig.suptitle(f"Object classes ({shown}), objects of each class in a row", fontsize=11)
     fig.tight_layout()
     _save(fig, out)
+
+
+def draw_sim_figures(params_path: Path, out_dir: Path) -> list[Path]:
+    """Both figures of the simulator params.yaml describes, into `out_dir`."""
+    sim = load_params(params_path).sim
+    world = build_world(sim)
+    paths = [Path(out_dir) / "sim_parameters.png", Path(out_dir) / "object_classes.png"]
+    sim_parameters_figure(world, sim.seed, paths[0])
+    object_classes_figure(world, paths[1])
+    return paths

@@ -1,4 +1,7 @@
-"""Shared figure settings: readable method names, one colour per method, deterministic PNGs."""
+"""Shared figure settings: one colour per method and the one PNG writer (deterministic bytes).
+
+Method names come from `task2sim.labels`.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +11,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-METHOD_LABELS = {
-    "task2sim": "Task2Sim",
-    "domain_randomization": "Domain Rand.",
-    "random": "Random",
-    "all_off": "All off",
-    "best_fixed": "Best fixed",
-    "additive": "Additive",
-    "nearest_task": "Nearest task",
-    "oracle": "Oracle (bound)",
-    "reference_efficientnet_lite0": "ImageNet (EffNet-Lite0)",
-    "reference_resnet50": "ImageNet (ResNet-50)",
-    "reference_scratch": "Scratch (random init)",
-}
+DPI = 110
+
 METHOD_COLOURS = {
     "task2sim": "tab:red",
     "domain_randomization": "tab:blue",
@@ -36,23 +28,16 @@ METHOD_COLOURS = {
 }
 
 
-def method_label(method: str) -> str:
-    if method in METHOD_LABELS:
-        return METHOD_LABELS[method]
-    if method.startswith("reference_"):
-        return f"ImageNet ({method.removeprefix('reference_')})"
-    return method
-
-
 def method_colour(method: str, index: int = 0) -> str:
     return METHOD_COLOURS.get(method, f"C{index % 10}")
 
 
-def save_png(fig) -> bytes:
-    """PNG bytes without a timestamp or software tag, so the same data give the same file."""
+def save_png(fig, dpi: int = DPI) -> bytes:
+    """PNG bytes without a timestamp or software tag, so the same data give the same file;
+    closes `fig`. `dpi` is each figure's own (changing it changes the committed bytes)."""
     import matplotlib.pyplot as plt
 
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, metadata={"Software": None})
+    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     plt.close(fig)
     return buffer.getvalue()

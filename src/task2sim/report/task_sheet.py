@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from task2sim.atomic import atomic_write_bytes
-from task2sim.datasets.format import TaskData
+from task2sim.datasets.format import TaskData, load_task
+from task2sim.params import load_params
 from task2sim.report.style import save_png
 
 
@@ -60,3 +61,10 @@ def task_sheet(tasks: dict[str, TaskData], out: Path) -> Path:
     fig.suptitle("Downstream tasks: one training image per class", fontsize=9)
     atomic_write_bytes(out, save_png(fig))
     return out
+
+
+def draw_task_sheet(params_path: Path, tasks_dir: Path, out: Path) -> tuple[Path, int]:
+    """The sheet of every task params.yaml lists (prepared under `tasks_dir`), and their count."""
+    names = list(load_params(params_path).tasks)
+    tasks = {name: load_task(Path(tasks_dir) / name) for name in names}
+    return task_sheet(tasks, out), len(tasks)

@@ -77,7 +77,7 @@ def half_of(config: int, replicate: int, design: str, replicates: int) -> int:
 
 def is_resolution_v(configs: tuple[int, ...]) -> bool:
     """Whether a set of configs separates all 37 main + two-way terms (a check for tests)."""
-    from task2sim.sweep.factorial import design_matrix
+    from task2sim.stats.factorial import design_matrix
 
     x = design_matrix(configs)
     return bool(np.linalg.matrix_rank(x) == x.shape[1])

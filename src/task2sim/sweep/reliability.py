@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from task2sim.stats.factorial import FACTORS, design_matrix, fit_two_way
 from task2sim.sweep.design import half_of
-from task2sim.sweep.factorial import FACTORS, design_matrix, fit_two_way
 from task2sim.sweep.rewards import build_table
 
 SIGNIFICANT_T = 3.0

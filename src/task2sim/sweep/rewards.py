@@ -17,7 +17,7 @@ import pandas as pd
 
 from task2sim.errors import Task2SimError
 from task2sim.sim.config import NUM_CONFIGS, index_to_key, stage_name
-from task2sim.sweep.factorial import fit_two_way
+from task2sim.stats.factorial import fit_two_way
 
 RESULT_FILE = "rewards.json"
 RUN_COLUMNS = [
@@ -120,4 +120,23 @@ def reward_table(runs: pd.DataFrame, tasks: list[str], how: str) -> dict[str, di
     for task in tasks:
         values = build_table(runs[runs["task"] == task], how)
         table[task] = {index_to_key(c): round(v, 4) for c, v in enumerate(values)}
+    return table
+
+
+def write_reward_table(params_path: Path, sweep_dir: Path, runs_out: Path, out: Path) -> dict:
+    """The `rewards` stage: every raw run to CSV, the reward table to JSON (config order)."""
+    from task2sim.atomic import atomic_write_bytes, atomic_write_json
+    from task2sim.params import load_params
+
+    params = load_params(params_path)
+    tasks = list(params.tasks)
+    runs = gather_runs(sweep_dir, tasks, params.sweep.design)
+    atomic_write_bytes(runs_out, runs.to_csv(index=False).encode("utf-8"))
+    table = reward_table(runs, tasks, params.sweep.table)
+    atomic_write_json(out, table, sort_keys=False)  # keys in config index order
+    configs = runs["config"].nunique()
+    print(
+        f"{runs_out}: {len(runs) // len(tasks)} runs of {configs} configs; {out}: "
+        f"{len(table)} tasks x {len(next(iter(table.values())))} configs ({params.sweep.table})"
+    )
     return table

@@ -74,3 +74,15 @@ def score_scratch(params: Params, tasks_dir: Path) -> dict:
         "tasks": summary,
         "runs": runs,
     }
+
+
+def write_scratch_row(params_path: Path, tasks_dir: Path, out: Path) -> dict:
+    """The `scratch` stage: the scratch row scored and written as JSON."""
+    from task2sim.atomic import atomic_write_json
+    from task2sim.params import load_params
+
+    result = score_scratch(load_params(params_path), tasks_dir)
+    atomic_write_json(out, result)
+    for task, row in result["tasks"].items():
+        print(f"{task}: scratch 5-NN {row['mean']:.2f} ± {row['sem']:.2f} (s.e., n = {row['n']})")
+    return result

@@ -23,8 +23,8 @@ from task2sim.atomic import atomic_write_bytes, atomic_write_json
 from task2sim.errors import Task2SimError
 from task2sim.params import Params, load_params
 from task2sim.sim.config import PARAM_NAMES
+from task2sim.stats.factorial import fit_two_way, variance_split
 from task2sim.sweep.design import design_configs
-from task2sim.sweep.factorial import fit_two_way, variance_split
 from task2sim.sweep.reliability import (
     SIGNIFICANT_T,
     pure_error,
@@ -148,7 +148,7 @@ def _paper_split() -> dict | None:
     """Main / two-way / higher-order shares of the paper's released reward table, pooled over
     its tasks (each task weighted by its sum of squares), or None where the file is not
     available offline."""
-    from task2sim.controller.paper import load_paper_rewards
+    from task2sim.paper_release import load_paper_rewards
 
     try:
         table = load_paper_rewards(allow_download=False)

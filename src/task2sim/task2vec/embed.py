@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from task2sim.atomic import atomic_write_bytes, atomic_write_json
-from task2sim.datasets.format import TaskData
+from task2sim.datasets.format import TaskData, load_task
 from task2sim.errors import Task2SimError
 from task2sim.params import Task2VecParams
 from task2sim.task2vec.fisher import Embedding, FisherSettings, embed
@@ -112,6 +113,22 @@ def write_embedding(embedding: Embedding, meta: dict, out_dir: Path, name: str) 
     atomic_write_bytes(out_dir / f"{name}.npy", buffer.getvalue())
     atomic_write_json(out_dir / f"{name}.json", meta)
     return out_dir / f"{name}.npy"
+
+
+def embed_tasks(
+    names: list[str], tasks_dir: Path, params: Task2VecParams, seed: int, out_dir: Path
+) -> None:
+    """`task2sim task2vec`: embed and write each prepared task, one summary line per task."""
+    for name in names:
+        start = time.perf_counter()
+        task = load_task(Path(tasks_dir) / name)
+        embedding, meta = embed_task(task, params, seed)
+        path = write_embedding(embedding, meta, out_dir, name)
+        print(
+            f"{name}: {meta['dims']}-d Task2Vec ({params.probe}, {meta['pool_images']} images, "
+            f"head fit {100 * meta['classifier_fit_accuracy']:.0f} %) -> {path} "
+            f"({time.perf_counter() - start:.1f} s)"
+        )
 
 
 def load_vectors(out_dir: Path, names: list[str]) -> dict[str, np.ndarray]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from task2sim.atomic import atomic_write_bytes
-from task2sim.report.style import method_label, save_png
+from task2sim.labels import short_label
+from task2sim.report.style import save_png
 
 PHASE_TITLES = {"pretrained": "after pre-training", "finetuned": "after fine-tuning"}
 
@@ -20,7 +21,7 @@ def cka_figure(content: dict, out: Path) -> Path:
     roles = [r for r in ("seen", "unseen") if r in content.get("average", {})]
     if not roles:
         raise ValueError("cka.json holds no seen or unseen average")
-    labels = [method_label(m) for m in content["methods"]]
+    labels = [short_label(m) for m in content["methods"]]
     k = len(labels)
     stages, phases = content["stages"], content["phases"]
     cell = 0.5 * k + 1.0

@@ -3,7 +3,6 @@ over seeds) and Task2Sim's paired differences with every other row, 95 % t-inter
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import matplotlib
@@ -16,15 +15,11 @@ import pandas as pd
 from task2sim.atomic import atomic_write_bytes
 from task2sim.evaluate.protocols import PROTOCOLS
 from task2sim.final.plan import Plan
-from task2sim.final.summary import PROTOCOL_LABELS, label
+from task2sim.labels import PROTOCOL_LABELS, REFERENCE_PREFIX, table_label
+from task2sim.report.style import save_png
 from task2sim.stats.intervals import t_interval
 
-
-def _save(fig: plt.Figure, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100, metadata={"Software": None})
-    plt.close(fig)
-    atomic_write_bytes(Path(path), buffer.getvalue())
+DPI = 100  # these two figures' own resolution (the committed PNGs)
 
 
 def draw_per_task(plan: Plan, data: pd.DataFrame, path: Path) -> None:
@@ -46,14 +41,14 @@ def draw_per_task(plan: Plan, data: pd.DataFrame, path: Path) -> None:
             ]
             means = [v.mean for v in intervals]
             errors = [v.high - v.mean for v in intervals]
-            hatch = "//" if name.startswith("reference_") else None
+            hatch = "//" if name.startswith(REFERENCE_PREFIX) else None
             ax.bar(
                 x - 0.42 + width * (i + 0.5),
                 means,
                 width,
                 yerr=errors,
                 error_kw={"elinewidth": 0.6, "capsize": 0},
-                label=label(name),
+                label=table_label(name),
                 color=colors[i % len(colors)],
                 hatch=hatch,
                 edgecolor="white" if hatch else None,
@@ -68,7 +63,7 @@ def draw_per_task(plan: Plan, data: pd.DataFrame, path: Path) -> None:
     handles, labels = np.atleast_1d(axes)[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(names)), fontsize="small")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
-    _save(fig, path)
+    atomic_write_bytes(Path(path), save_png(fig, DPI))
 
 
 def draw_summary(stats: dict, path: Path) -> None:
@@ -96,11 +91,11 @@ def draw_summary(stats: dict, path: Path) -> None:
             ax.axvline(0, color="black", linewidth=0.8)
             ax.set_title(f"{PROTOCOL_LABELS[protocol]}, {role} tasks", fontsize="medium")
             ax.grid(axis="x", alpha=0.3)
-        axes[r][0].set_yticks(y, [label(row) for row in rows], fontsize="small")
+        axes[r][0].set_yticks(y, [table_label(row) for row in rows], fontsize="small")
     fig.supxlabel(
         "Task2Sim minus the row, top-1 points: mean over tasks, 95 % t-interval "
         "(green: Task2Sim better, red: worse, grey: not distinguishable)",
         fontsize="medium",
     )
     fig.tight_layout()
-    _save(fig, path)
+    atomic_write_bytes(Path(path), save_png(fig, DPI))

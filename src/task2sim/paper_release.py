@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from task2sim.controller.rewards import RewardTable, load_reward_table
 from task2sim.datasets.download import download
 from task2sim.datasets.raw import sha256_file
 from task2sim.errors import Task2SimError
 from task2sim.paths import raw_dir, shared_root
+from task2sim.reward_table import RewardTable, load_reward_table
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,6 @@ itself links them. The text drawing is DVC's own; `--format mermaid` is what the
 
 from __future__ import annotations
 
-import argparse
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,25 +153,10 @@ def ascii_drawing(nodes: list[Node], edges: list[tuple[Node, Node]]) -> str:
     )
 
 
-def _cmd_dag(args: argparse.Namespace) -> None:
-    nodes = pipeline_nodes(args.root)
+def print_dag(root: Path, form: str = "text", all_edges: bool = False) -> None:
+    """Print the collapsed DAG of the project at `root` as text or a mermaid flowchart."""
+    nodes = pipeline_nodes(root)
     edges = pipeline_edges(nodes)
-    if not args.all_edges:
+    if not all_edges:
         edges = reduced(edges)
-    print(mermaid(nodes, edges) if args.format == "mermaid" else ascii_drawing(nodes, edges))
-
-
-def register(sub: argparse._SubParsersAction) -> None:
-    dag = sub.add_parser(
-        "dag", help="the pipeline DAG with each per-config / per-task fan-out as one node"
-    )
-    dag.add_argument("--root", type=Path, default=Path("."), help="project root")
-    dag.add_argument(
-        "--format", choices=["text", "mermaid"], default="text",
-        help="text: DVC's drawing; mermaid: a flowchart GitHub renders",
-    )  # fmt: skip
-    dag.add_argument(
-        "--all-edges", action="store_true",
-        help="every stage-to-stage edge, not only those no longer path implies",
-    )  # fmt: skip
-    dag.set_defaults(func=_cmd_dag)
+    print(mermaid(nodes, edges) if form == "mermaid" else ascii_drawing(nodes, edges))
