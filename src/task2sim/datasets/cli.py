@@ -30,22 +30,15 @@ def _cmd_prepare(args: argparse.Namespace) -> None:
         )
         return
     from task2sim.datasets.prepare import prepare_tasks
+    from task2sim.datasets.selection import selected_tasks
 
     params = load_params(args.params)
-    names = list(params.tasks) if args.all else args.tasks
     if args.size is not None or args.skip_non_images:
         raise Task2SimError(
             "--size and --skip-non-images go with --imagefolder",
             f"for a task of {args.params}, set size / skip_non_images under its `tasks:` entry",
         )
-    if not names:
-        raise Task2SimError("name a task to prepare", "e.g. `task2sim prepare digits`, or --all")
-    unknown = [n for n in names if n not in params.tasks]
-    if unknown:
-        raise Task2SimError(
-            f"{args.params} has no task named {', '.join(unknown)}",
-            f"add it under `tasks:` in {args.params} (known: {', '.join(params.tasks)})",
-        )
+    names = selected_tasks(params, args.tasks, args.all, args.params, "prepare")
     prepare_tasks([(n, params.tasks[n]) for n in names], params.prepare, args.out, args.force)
 
 

@@ -6,24 +6,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from task2sim.errors import Task2SimError
 from task2sim.layout import LAYOUT
 from task2sim.params import load_params
 
 
 def _cmd_task2vec(args: argparse.Namespace) -> None:
+    from task2sim.datasets.selection import selected_tasks
     from task2sim.task2vec.embed import embed_tasks
 
     params = load_params(args.params)
-    names = list(params.tasks) if args.all else args.tasks
-    if not names:
-        raise Task2SimError("name a task to embed", "e.g. `task2sim task2vec digits`, or --all")
-    unknown = [n for n in names if n not in params.tasks]
-    if unknown:
-        raise Task2SimError(
-            f"{args.params} has no task named {', '.join(unknown)}",
-            f"add it under `tasks:` in {args.params} (known: {', '.join(params.tasks)})",
-        )
+    names = selected_tasks(params, args.tasks, args.all, args.params, "task2vec")
     settings = params.task2vec
     if args.fraction is not None:
         settings = settings.model_copy(update={"fraction": args.fraction})
