@@ -80,9 +80,15 @@ def cover(modules: set[str], graph: ImportGraph | None = None) -> list[str]:
 
 
 @cache
+def stage_modules(cmd: str) -> frozenset[str]:
+    """Every project module a stage running `cmd` may run (computed once per command line)."""
+    return frozenset(command_modules(command_of(cmd)))
+
+
+@cache
 def stage_code(cmd: str) -> tuple[str, ...]:
     """What a stage running `cmd` lists as its code dependencies."""
-    return tuple(cover(command_modules(command_of(cmd))))
+    return tuple(cover(set(stage_modules(cmd))))
 
 
 def covered(listed: list[str], modules: set[str], graph: ImportGraph | None = None) -> set[str]:
@@ -115,9 +121,9 @@ class Mismatch:
 
 def check_stage(stage: str, cmd: str, deps: list[str]) -> Mismatch | None:
     """None when `deps`' code paths are exactly what `cmd` runs, else what differs."""
-    modules = command_modules(command_of(cmd))
+    modules = set(stage_modules(cmd))
     listed = [d for d in deps if d.startswith(CODE_PREFIX)]
-    expected = cover(modules)
+    expected = list(stage_code(cmd))
     if listed == expected:
         return None
     unlisted = sorted(modules - covered(listed, modules))
