@@ -402,3 +402,40 @@ def test_final_stages_read_the_pretrain_params_and_outputs_they_need():
     final_cli.register(parser.add_subparsers(dest="command"))
     for command in commands | {"evaluate-reference"}:
         parser.parse_args([command])  # every stage command exists with its defaults
+
+
+def test_a_backbone_log_inside_an_experiment_leaves_the_stage_index_alone(tmp_path, monkeypatch):
+    """Inside `dvc exp run`, dvclive would load every stage file of the project at the end of
+    each training log (about 6 s a backbone at the default's 537 stages); the pretrain workers
+    detach it from the experiment, and the log is still written in full."""
+    import subprocess
+    import sys
+
+    from dvc.repo.index import Index
+
+    from task2sim.final.pretrain import _detach_dvclive_from_experiment
+    from task2sim.train.loop import _log_row, _open_live
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for args in (
+        ["git", "init", "-q"],
+        [sys.executable, "-m", "dvc", "init", "-q"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@e.org", "commit", "-qm", "init"],
+    ):
+        subprocess.run(args, cwd=repo, check=True, capture_output=True)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("DVC_ROOT", str(repo))  # what `dvc exp run` sets for a stage's command
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", head.stdout.strip())
+
+    def index_loaded(*args, **kwargs):
+        pytest.fail("the training log loaded the project's stage index")
+
+    monkeypatch.setattr(Index, "from_repo", classmethod(index_loaded))
+    _detach_dvclive_from_experiment()
+    live = _open_live(repo / "results/.work/c000_s0", [])
+    _log_row(live, {"loss": 1.5, "lr": 0.1, "img_per_s": 10.0})
+    live.end()
+    metrics = json.loads((repo / "results/.work/c000_s0/metrics.json").read_text())
+    assert metrics["train"]["loss"] == 1.5 and metrics["step"] == 0

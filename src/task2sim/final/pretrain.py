@@ -56,21 +56,30 @@ def set_digest(set_dir: Path) -> str:
     return hashlib.sha256(meta.read_bytes()).hexdigest()
 
 
-def _without_dvclive_step_signal() -> None:
-    """Inside `dvc exp run`, dvclive tells VS Code of every finished epoch through one signal
-    file per repository and deletes it at the end with a check-then-remove, so two training
-    processes of one queued experiment race on it (FileNotFoundError, a failed experiment).
-    These workers write finished logs, not a live view: they skip the signal."""
+def _detach_dvclive_from_experiment() -> None:
+    """Inside `dvc exp run`, dvclive treats every log as the experiment's own, which costs
+    time and can fail an experiment:
+    - at the end of each log it loads the project's whole stage index (every dvc.yaml and lock:
+      about 6 s at 537 stages, once per backbone) to `git add` untracked files of the log
+      folder, and there are none (the folder is a git-ignored work area that the stage's own
+      output records);
+    - it signals every finished epoch to VS Code through one file per repository and deletes
+      it with a check-then-remove, so two training processes race on it (FileNotFoundError).
+    These workers write finished logs, not a live view of the experiment: they skip both."""
     import dvclive.live
 
-    for name in ("mark_dvclive_step_completed", "cleanup_dvclive_step_completed"):
+    for name in (
+        "ensure_dir_is_tracked",
+        "mark_dvclive_step_completed",
+        "cleanup_dvclive_step_completed",
+    ):
         if hasattr(dvclive.live, name):
             setattr(dvclive.live, name, lambda *args: None)
 
 
 def _train_backbone(job: tuple[Path, TrainRecipe, Path, str, Path]) -> float:
     """One backbone in a worker process: train it into `entry` unless already built there."""
-    _without_dvclive_step_signal()
+    _detach_dvclive_from_experiment()
     set_dir, recipe, entry, key, log_dir = job
     start = time.perf_counter()
     build_once(
