@@ -13,9 +13,11 @@ import yaml
 from task2sim.cli import COMMANDS
 from task2sim.layout import LAYOUT
 from task2sim.pipeline.code_deps import (
+    CODE_PREFIX,
     check_dvc_yaml,
     command_modules,
     cover,
+    covered,
     dvc_yaml_stages,
     expected_dvc_yaml,
     rewrite_code_deps,
@@ -184,13 +186,13 @@ KEYED_ELSEWHERE = {
 
 
 def _outside(modules: set[str], packages: tuple[str, ...], graph: ImportGraph) -> set[str]:
-    """The modules of `modules` whose file is in none of `packages` ('train', 'final/plan')."""
-    outside = set()
-    for module in modules:
-        relative = graph.path_of(module).relative_to(graph.root).with_suffix("").as_posix()
-        if not any(relative == p or relative.startswith(p + "/") for p in packages):
-            outside.add(module)
-    return outside
+    """The modules of `modules` whose file is in none of `packages` ('train', 'final/plan'),
+    read as `code_digest` reads them: a folder, else one module."""
+    listed = [
+        f"{CODE_PREFIX}/{p}" if (graph.root / p).is_dir() else f"{CODE_PREFIX}/{p}.py"
+        for p in packages
+    ]
+    return modules - covered(listed, modules, graph)
 
 
 def test_stored_builds_key_on_the_code_their_bytes_come_from():

@@ -6,9 +6,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from task2sim.errors import Task2SimError
 from task2sim.layout import LAYOUT
+
+if TYPE_CHECKING:
+    from task2sim.params import Params
 
 
 @dataclass(frozen=True)
@@ -61,15 +65,12 @@ def _load_model(args: BackboneRequest, seed: int):
     return load_backbone(checkpoint)
 
 
-def _load_tasks(args: BackboneRequest, names: list[str], known: list[str]) -> dict:
+def _load_tasks(args: BackboneRequest, params: Params, command: str) -> dict:
+    """The tasks asked for (all of params.yaml's when none is named), read from disk."""
     from task2sim.datasets.format import load_task
+    from task2sim.datasets.selection import selected_tasks
 
-    unknown = [n for n in names if n not in known]
-    if unknown:
-        raise Task2SimError(
-            f"{args.params} has no task named {', '.join(unknown)}",
-            f"add it under `tasks:` in {args.params} (known: {', '.join(known)})",
-        )
+    names = selected_tasks(params, args.tasks or [], not args.tasks, args.params, command)
     return {name: load_task(args.tasks_dir / name) for name in names}
 
 
@@ -85,7 +86,7 @@ def evaluate_one(args: BackboneRequest, protocols: list[str], out: Path | None) 
     params = load_params(args.params)
     settings = params.evaluate
     protocols = check_protocols(protocols)
-    tasks = _load_tasks(args, args.tasks or list(params.tasks), list(params.tasks))
+    tasks = _load_tasks(args, params, "evaluate")
     model = _load_model(args, settings.seed)
     out = out or LAYOUT.evaluations / f"{_backbone_name(args)}.json"
     start = time.perf_counter()
@@ -122,8 +123,7 @@ def grid_one(
 
     params = load_params(args.params)
     settings = params.evaluate
-    names = args.tasks or list(params.tasks)
-    tasks = _load_tasks(args, names, list(params.tasks))
+    tasks = _load_tasks(args, params, "grid-search")
     model = _load_model(args, settings.seed)
     out = out or LAYOUT.grids / f"{_backbone_name(args)}.json"
     start = time.perf_counter()
