@@ -15,7 +15,14 @@ import timm
 import torch
 import yaml
 
-from helpers import ROOT, TINY_RESNET, brightness_task, tiny_train
+from helpers import (
+    ROOT,
+    TINY_RESNET,
+    brightness_task,
+    new_dvc_project,
+    project_params,
+    tiny_train,
+)
 from task2sim.datasets.format import load_task, save_task
 from task2sim.errors import Task2SimError
 from task2sim.evaluate.features import FeatureExtractor
@@ -408,26 +415,16 @@ def test_a_backbone_log_inside_an_experiment_leaves_the_stage_index_alone(tmp_pa
     """Inside `dvc exp run`, dvclive would load every stage file of the project at the end of
     each training log (about 6 s a backbone at the default's 537 stages); the pretrain workers
     detach it from the experiment, and the log is still written in full."""
-    import subprocess
-    import sys
-
     from dvc.repo.index import Index
 
     from task2sim.final.pretrain import _detach_dvclive_from_experiment
     from task2sim.train.loop import _log_row, _open_live
 
-    repo = tmp_path / "repo"
-    repo.mkdir()
-    for args in (
-        ["git", "init", "-q"],
-        [sys.executable, "-m", "dvc", "init", "-q"],
-        ["git", "-c", "user.name=t", "-c", "user.email=t@e.org", "commit", "-qm", "init"],
-    ):
-        subprocess.run(args, cwd=repo, check=True, capture_output=True)
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True)
+    project = new_dvc_project(tmp_path / "repo", project_params(), git=True)
+    repo = project.path
     monkeypatch.chdir(repo)
     monkeypatch.setenv("DVC_ROOT", str(repo))  # what `dvc exp run` sets for a stage's command
-    monkeypatch.setenv("DVC_EXP_BASELINE_REV", head.stdout.strip())
+    monkeypatch.setenv("DVC_EXP_BASELINE_REV", project.run("git", "rev-parse", "HEAD").strip())
 
     def index_loaded(*args, **kwargs):
         pytest.fail("the training log loaded the project's stage index")

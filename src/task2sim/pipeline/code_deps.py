@@ -121,11 +121,11 @@ class Mismatch:
 
 def check_stage(stage: str, cmd: str, deps: list[str]) -> Mismatch | None:
     """None when `deps`' code paths are exactly what `cmd` runs, else what differs."""
-    modules = set(stage_modules(cmd))
     listed = [d for d in deps if d.startswith(CODE_PREFIX)]
     expected = list(stage_code(cmd))
     if listed == expected:
         return None
+    modules = set(stage_modules(cmd))
     unlisted = sorted(modules - covered(listed, modules))
     return Mismatch(stage, tuple(unlisted), tuple(expected), tuple(listed))
 
